@@ -1,0 +1,1 @@
+test_rfm_SRCS := model/rfm.c
