@@ -1,0 +1,1 @@
+test_kfactor_SRCS := model/kfactor.c
