@@ -83,17 +83,17 @@ static int cmp_top(const void *a, const void *b)
     return worse(y, x) ? -1 : worse(x, y) ? 1 : 0;
 }
 
-static int cmp_i64(const void *a, const void *b)
+static int cmp_u64(const void *a, const void *b)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
-static double median_days(int64_t *d, size_t m)
+static double median_days(uint64_t *d, size_t m)
 {
     if (m == 0)
         return NAN;
-    qsort(d, m, sizeof *d, cmp_i64);
+    qsort(d, m, sizeof *d, cmp_u64);
     double lo = (double)d[(m - 1) / 2], hi = (double)d[m / 2];
     return (lo + hi) / 2.0 / US_PER_DAY;
 }
@@ -122,7 +122,8 @@ bool kfactor_compute(const struct kfactor_member *members, size_t n,
                      const struct kfactor_params *params,
                      struct kfactor_result *res)
 {
-    int64_t *delay = NULL;
+    uint64_t *delay = NULL; /* signup - start >= 0, exact even across the
+                               whole int64 range */
     uint64_t total = 0;
     size_t cap = params->top_n < n ? params->top_n : n, pos = 0;
     double sum_days = 0.0;
@@ -148,8 +149,9 @@ bool kfactor_compute(const struct kfactor_member *members, size_t n,
                 res->invalid_referees++;
                 continue;
             }
-            delay[res->referees++] = signup_us[pos] - m->start_us;
-            sum_days += (double)(signup_us[pos] - m->start_us) / US_PER_DAY;
+            uint64_t d = (uint64_t)signup_us[pos] - (uint64_t)m->start_us;
+            delay[res->referees++] = d;
+            sum_days += (double)d / US_PER_DAY;
             valid++;
         }
         if (params->has_invites)

@@ -127,6 +127,14 @@ static void test_edges_and_ties(void **state)
     REL_EQ(r.cycle_mean_days, 0.9);
     REL_EQ(r.cycle_median_days, 1.0);
     kfactor_result_free(&r);
+
+    /* A delay wider than INT64_MAX µs must not overflow: start -4e18,
+     * signup 4e18 -> 8e18 µs / 8.64e10 µs per day = 92592592.59... days. */
+    const struct kfactor_member wide = {1, -4000000000000000000LL, 0, 1};
+    const int64_t far = 4000000000000000000LL;
+    assert_true(kfactor_compute(&wide, 1, &far, 1, &prm, &r));
+    REL_EQ(r.cycle_mean_days, 8e18 / 8.64e10);
+    kfactor_result_free(&r);
 }
 
 int main(void)
