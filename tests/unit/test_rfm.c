@@ -279,32 +279,31 @@ static int naive_score(size_t lt, size_t eq, size_t n)
     return 1 + (int)((10 * lt + 5 * eq) / (2 * n));
 }
 
-static void test_random_vs_naive(void **state)
+/* Score a random population of size N (value ranges small enough to make
+ * many ties) and compare every score and segment with the naive version. */
+static void check_random_population(int N, int day_range, int net_range)
 {
-    (void)state;
-    enum { N = 3000 };
-    struct rfm_person *p = malloc(N * sizeof *p);
-    struct rfm11_score *out = malloc(N * sizeof *out);
+    struct rfm_person *p = malloc((size_t)N * sizeof *p);
+    struct rfm11_score *out = malloc((size_t)N * sizeof *out);
+    size_t *who = malloc((size_t)N * sizeof *who);
     int64_t *dim[3];
-    size_t *who = malloc(N * sizeof *who);
     struct rfm11_summary sum;
     assert_non_null(p);
     assert_non_null(out);
     assert_non_null(who);
-    srand(12345);
     for (int i = 0; i < N; i++) {
-        int orders = rand() % 9;     /* 0 -> unscored */
-        int64_t net = rand() % 60 == 0 ? 0 : 1 + rand() % 400; /* ties */
-        p[i] = P(rand() % 120, orders, net * 25);
+        int orders = rand() % 9; /* 0 -> unscored */
+        int64_t net = rand() % 60 == 0 ? 0 : 1 + rand() % net_range;
+        p[i] = P(rand() % day_range, orders, net * 25);
     }
-    assert_true(rfm11_score(p, N, AS_OF, RFM11_AXIS_FM, out, &sum));
+    assert_true(rfm11_score(p, (size_t)N, AS_OF, RFM11_AXIS_FM, out, &sum));
     size_t m = 0;
     for (int i = 0; i < N; i++)
         if (p[i].orders > 0 && p[i].net_revenue > 0)
             who[m++] = (size_t)i;
     assert_int_equal(sum.n_scored, m);
     for (int d = 0; d < 3; d++) {
-        dim[d] = malloc(m * sizeof *dim[d]);
+        dim[d] = malloc((m ? m : 1) * sizeof *dim[d]);
         assert_non_null(dim[d]);
         for (size_t j = 0; j < m; j++) {
             const struct rfm_person *q = &p[who[j]];
@@ -339,6 +338,18 @@ static void test_random_vs_naive(void **state)
     free(who);
     free(out);
     free(p);
+}
+
+static void test_random_vs_naive(void **state)
+{
+    (void)state;
+    srand(12345);
+    /* One large population, then many small ones where the score
+     * boundaries (multiples of 2n in 10*below + 5*equal) are hit often. */
+    check_random_population(3000, 120, 400);
+    for (int n = 1; n <= 80; n++)
+        for (int rep = 0; rep < 5; rep++)
+            check_random_population(n, 1 + n / 4, 1 + n / 3);
 }
 
 /* ---- rfm8 ------------------------------------------------------------ */
