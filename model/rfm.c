@@ -29,7 +29,7 @@
  * comparisons are exact integer tests without overflow.
  *
  * Cost: one radix sort per dimension (8-bit digits, constant passes skipped),
- * then one sweep. Memory: about 40 bytes per scored person, freed on return.
+ * then one sweep. Memory: about 50 bytes of scratch per person, freed on return.
  */
 #include "model/rfm.h"
 
