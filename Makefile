@@ -32,7 +32,8 @@ MODEL_SRCS   := $(sort $(wildcard model/*.c))
 HANDLER_SRCS := $(sort $(wildcard handlers/*.c))
 SERVER_SRCS  := $(sort $(wildcard server/*.c))
 APP_SRCS     := $(MODEL_SRCS) $(HANDLER_SRCS) $(SERVER_SRCS)
-APP_OBJS     := $(APP_SRCS:%.c=$(BUILD)/%.o)
+GEN_OBJS     := $(BUILD)/gen/migrations.o $(BUILD)/gen/openapi.o
+APP_OBJS     := $(APP_SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -54,6 +55,16 @@ $(BUILD)/%.o: %.c
 $(BUILD)/model/%.o: model/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# Migrations and the OpenAPI document are compiled into the binary.
+$(BUILD)/gen/migrations.c: $(sort $(wildcard migrations/*.sql)) scripts/embed_sql.sh
+	@mkdir -p $(dir $@)
+	scripts/embed_sql.sh $(sort $(wildcard migrations/*.sql)) > $@
+$(BUILD)/gen/openapi.c: docs/openapi.json scripts/embed_file.sh
+	@mkdir -p $(dir $@)
+	scripts/embed_file.sh openapi_json docs/openapi.json > $@
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(CFLAGS) -Wno-overlength-strings -c $< -o $@
 
 $(BUILD)/cohortd: $(APP_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread

@@ -1,0 +1,401 @@
+/*
+ * db_ingest.c - one group commit. Rows travel as PostgreSQL array literals
+ * expanded by unnest(), so a group of thousands of events is one INSERT
+ * statement with a dozen parameters: no SQL is ever built from input, and
+ * the round trips per commit stay constant whatever the group size.
+ */
+#include "server/db_ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model/identity.h"
+#include "server/db_internal.h"
+
+/* Growable text buffer for array literals; `failed` is sticky (PgBouncer's pktbuf). */
+struct abuf {
+	char *s;
+	size_t len, cap;
+	bool failed;
+	int count;
+};
+
+static void ab_put(struct abuf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		char *p;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->s, cap);
+		if (!p) {
+			b->failed = true;
+			return;
+		}
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void ab_begin(struct abuf *b)
+{
+	b->len = 0;
+	b->count = 0;
+	ab_put(b, "{", 1);
+}
+
+static void ab_sep(struct abuf *b)
+{
+	if (b->count++ > 0)
+		ab_put(b, ",", 1);
+}
+
+/* Array element: NULL, or a double-quoted string with " and \ escaped. */
+static void ab_str(struct abuf *b, const char *s)
+{
+	ab_sep(b);
+	if (!s) {
+		ab_put(b, "NULL", 4);
+		return;
+	}
+	ab_put(b, "\"", 1);
+	for (const char *p = s; *p;) {
+		size_t run = strcspn(p, "\"\\");
+		ab_put(b, p, run);
+		p += run;
+		if (*p) {
+			ab_put(b, "\\", 1);
+			ab_put(b, p, 1);
+			p++;
+		}
+	}
+	ab_put(b, "\"", 1);
+}
+
+static void ab_int(struct abuf *b, long long v)
+{
+	char tmp[24];
+	int k = snprintf(tmp, sizeof(tmp), "%lld", v);
+	ab_sep(b);
+	ab_put(b, tmp, (size_t)k);
+}
+
+static const char *ab_end(struct abuf *b)
+{
+	ab_put(b, "}", 1);
+	return b->failed ? NULL : b->s;
+}
+
+void db_format_ts(int64_t us, char out[64])
+{
+	time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+	long frac = (long)(us - (int64_t)secs * 1000000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+/* All the rows of one project inside the group, flattened. */
+struct proj_rows {
+	int64_t project_id;
+	const struct ingest_row **rows;
+	int n;
+};
+
+enum { A_PERSON, A_MSGID, A_TYPE, A_EVENT, A_NAME, A_UID, A_AID, A_TS, A_RECV, A_PROPS, A_CTX,
+       A_TRAITS, A_IDS, A_IDPERSONS, A_COUNT };
+
+struct ingest_ctx {
+	struct db *db;
+	struct abuf a[A_COUNT];
+	char project[24];
+	struct app_err *err;
+};
+
+static bool lock_and_load(struct ingest_ctx *c, const struct proj_rows *pr,
+			  struct ident_known **known, int *n_known, PGresult **res_out)
+{
+	static const char lock_sql[] = "SELECT pg_advisory_xact_lock(1668247156, $1::int)";
+	static const char load_sql[] =
+		"SELECT i.distinct_id, i.person_id, coalesce(o.person_id, i.person_id)"
+		"  FROM identities i LEFT JOIN person_overrides o"
+		"    ON o.project_id = i.project_id AND o.old_person_id = i.person_id"
+		" WHERE i.project_id = $1::bigint AND i.distinct_id = ANY($2::text[])";
+	struct abuf *ids = &c->a[A_IDS];
+	const char *vals[2] = { c->project, NULL };
+	PGresult *res;
+	int n;
+
+	res = db_params(c->db, lock_sql, 1, vals, PGRES_TUPLES_OK, "identity lock", c->err);
+	if (!res)
+		return false;
+	PQclear(res);
+	ab_begin(ids);
+	for (int i = 0; i < pr->n; i++) {
+		const struct ingest_row *r = pr->rows[i];
+		if (r->user_id)
+			ab_str(ids, r->user_id);
+		if (r->anonymous_id)
+			ab_str(ids, r->anonymous_id);
+		if (r->previous_id)
+			ab_str(ids, r->previous_id);
+	}
+	vals[1] = ab_end(ids);
+	if (!vals[1])
+		return err_set(c->err, 500, "internal", NULL, "out of memory");
+	res = db_params(c->db, load_sql, 2, vals, PGRES_TUPLES_OK, "identity load", c->err);
+	if (!res)
+		return false;
+	n = PQntuples(res);
+	*known = calloc((size_t)n + 1, sizeof(**known));
+	if (!*known) {
+		PQclear(res);
+		return err_set(c->err, 500, "internal", NULL, "out of memory");
+	}
+	for (int i = 0; i < n; i++) {
+		(*known)[i].distinct_id = PQgetvalue(res, i, 0);
+		(*known)[i].person_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		(*known)[i].effective_id = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+	}
+	*n_known = n;
+	*res_out = res; /* keeps the distinct_id strings alive */
+	return true;
+}
+
+static bool new_persons(struct ingest_ctx *c, struct ident_result *ir)
+{
+	static const char sql[] = "SELECT nextval('person_id_seq') FROM generate_series(1, $1::int)";
+	char cnt[16];
+	const char *vals[1] = { cnt };
+	int64_t *ids;
+	PGresult *res;
+
+	if (ir->n_new_persons == 0)
+		return true;
+	snprintf(cnt, sizeof(cnt), "%d", ir->n_new_persons);
+	res = db_params(c->db, sql, 1, vals, PGRES_TUPLES_OK, "person ids", c->err);
+	if (!res)
+		return false;
+	ids = calloc((size_t)ir->n_new_persons, sizeof(*ids));
+	if (!ids) {
+		PQclear(res);
+		return err_set(c->err, 500, "internal", NULL, "out of memory");
+	}
+	for (int i = 0; i < ir->n_new_persons && i < PQntuples(res); i++)
+		ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	PQclear(res);
+	ident_renumber(ir, ids);
+	free(ids);
+	return true;
+}
+
+static bool write_identities(struct ingest_ctx *c, const struct ident_result *ir)
+{
+	static const char ins_sql[] =
+		"INSERT INTO identities (project_id, distinct_id, person_id)"
+		" SELECT $1::bigint, d, p FROM unnest($2::text[], $3::bigint[]) AS u(d, p)";
+	static const char merge_sql[] =
+		"WITH flat AS (UPDATE person_overrides SET person_id = $3::bigint"
+		"               WHERE project_id = $1::bigint AND person_id = $2::bigint)"
+		" INSERT INTO person_overrides (project_id, old_person_id, person_id)"
+		" VALUES ($1::bigint, $2::bigint, $3::bigint)"
+		" ON CONFLICT (project_id, old_person_id) DO UPDATE SET person_id = EXCLUDED.person_id";
+	const char *vals[3] = { c->project, NULL, NULL };
+	PGresult *res;
+
+	if (ir->n_new_ids > 0) {
+		ab_begin(&c->a[A_IDS]);
+		ab_begin(&c->a[A_IDPERSONS]);
+		for (int i = 0; i < ir->n_new_ids; i++) {
+			ab_str(&c->a[A_IDS], ir->new_ids[i].distinct_id);
+			ab_int(&c->a[A_IDPERSONS], ir->new_ids[i].person_id);
+		}
+		vals[1] = ab_end(&c->a[A_IDS]);
+		vals[2] = ab_end(&c->a[A_IDPERSONS]);
+		if (!vals[1] || !vals[2])
+			return err_set(c->err, 500, "internal", NULL, "out of memory");
+		res = db_params(c->db, ins_sql, 3, vals, PGRES_COMMAND_OK, "identities", c->err);
+		if (!res)
+			return false;
+		PQclear(res);
+	}
+	for (int i = 0; i < ir->n_merges; i++) {
+		char old[24], to[24];
+		snprintf(old, sizeof(old), "%lld", (long long)ir->merges[i].old_person);
+		snprintf(to, sizeof(to), "%lld", (long long)ir->merges[i].person);
+		vals[1] = old;
+		vals[2] = to;
+		res = db_params(c->db, merge_sql, 3, vals, PGRES_COMMAND_OK, "person merge", c->err);
+		if (!res)
+			return false;
+		PQclear(res);
+	}
+	return true;
+}
+
+static const char *type_names[] = { "", "1", "2", "3", "4", "5", "6" };
+
+static bool write_events(struct ingest_ctx *c, const struct proj_rows *pr, const int64_t *recv,
+			 const struct ident_result *ir)
+{
+	static const char ev_sql[] =
+		"INSERT INTO events (project_id, person_id, message_id, type, event, name, user_id,"
+		"                    anonymous_id, ts, received_at, properties, context)"
+		" SELECT $1::bigint, * FROM unnest($2::bigint[], $3::text[], $4::smallint[], $5::text[],"
+		"        $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[],"
+		"        $11::jsonb[], $12::jsonb[])"
+		" ON CONFLICT DO NOTHING";
+	static const char person_sql[] =
+		"INSERT INTO persons AS p (project_id, person_id, first_seen, last_seen, traits)"
+		" SELECT $1::bigint, u.pid, min(u.ts), max(u.ts), cohortd_jsonb_merge(u.tr ORDER BY u.ord)"
+		"   FROM unnest($2::bigint[], $3::timestamptz[], $4::jsonb[]) WITH ORDINALITY"
+		"        AS u(pid, ts, tr, ord)"
+		"  GROUP BY u.pid"
+		" ON CONFLICT (project_id, person_id) DO UPDATE SET"
+		"   first_seen = least(p.first_seen, EXCLUDED.first_seen),"
+		"   last_seen = greatest(p.last_seen, EXCLUDED.last_seen),"
+		"   traits = p.traits || EXCLUDED.traits"
+		" WHERE EXCLUDED.first_seen < p.first_seen OR EXCLUDED.last_seen > p.last_seen"
+		"    OR EXCLUDED.traits <> '{}'::jsonb";
+	const char *vals[12];
+	PGresult *res;
+	char ts[64];
+
+	for (int k = A_PERSON; k <= A_TRAITS; k++)
+		ab_begin(&c->a[k]);
+	for (int i = 0; i < pr->n; i++) {
+		const struct ingest_row *r = pr->rows[i];
+		ab_int(&c->a[A_PERSON], ir->person_of_msg[i]);
+		ab_str(&c->a[A_MSGID], r->message_id);
+		ab_str(&c->a[A_TYPE], type_names[r->type]);
+		ab_str(&c->a[A_EVENT], r->event);
+		ab_str(&c->a[A_NAME], r->name);
+		ab_str(&c->a[A_UID], r->user_id);
+		ab_str(&c->a[A_AID], r->anonymous_id ? r->anonymous_id : NULL);
+		db_format_ts(r->ts_us, ts);
+		ab_str(&c->a[A_TS], ts);
+		db_format_ts(recv[i], ts);
+		ab_str(&c->a[A_RECV], ts);
+		ab_str(&c->a[A_PROPS], r->properties ? r->properties : "{}");
+		ab_str(&c->a[A_CTX], r->context ? r->context : "{}");
+		ab_str(&c->a[A_TRAITS], r->traits);
+	}
+	vals[0] = c->project;
+	for (int k = A_PERSON; k <= A_CTX; k++)
+		if (!(vals[k + 1] = ab_end(&c->a[k])))
+			return err_set(c->err, 500, "internal", NULL, "out of memory");
+	res = db_params(c->db, ev_sql, 12, vals, PGRES_COMMAND_OK, "insert events", c->err);
+	if (!res)
+		return false;
+	PQclear(res);
+	vals[1] = c->a[A_PERSON].s;
+	vals[2] = c->a[A_TS].s;
+	vals[3] = ab_end(&c->a[A_TRAITS]);
+	if (!vals[3])
+		return err_set(c->err, 500, "internal", NULL, "out of memory");
+	res = db_params(c->db, person_sql, 4, vals, PGRES_COMMAND_OK, "upsert persons", c->err);
+	if (!res)
+		return false;
+	PQclear(res);
+	return true;
+}
+
+static bool ingest_project(struct ingest_ctx *c, const struct proj_rows *pr, const int64_t *recv)
+{
+	struct ident_known *known = NULL;
+	struct ident_msg *msgs = NULL;
+	struct ident_result ir = { 0 };
+	PGresult *known_res = NULL;
+	int n_known = 0;
+	bool ok = false;
+
+	snprintf(c->project, sizeof(c->project), "%lld", (long long)pr->project_id);
+	if (!lock_and_load(c, pr, &known, &n_known, &known_res))
+		goto out;
+	msgs = calloc((size_t)pr->n, sizeof(*msgs));
+	if (!msgs) {
+		err_set(c->err, 500, "internal", NULL, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < pr->n; i++) {
+		const struct ingest_row *r = pr->rows[i];
+		msgs[i].user_id = r->user_id;
+		msgs[i].other_id = r->type == EV_ALIAS ? r->previous_id : r->anonymous_id;
+		msgs[i].link = r->type == EV_IDENTIFY || r->type == EV_ALIAS;
+	}
+	if (!ident_resolve(msgs, pr->n, known, n_known, &ir)) {
+		err_set(c->err, 500, "internal", NULL, "out of memory");
+		goto out;
+	}
+	ok = new_persons(c, &ir) && write_identities(c, &ir) && write_events(c, pr, recv, &ir);
+out:
+	ident_result_free(&ir);
+	free(msgs);
+	free(known);
+	PQclear(known_res);
+	return ok;
+}
+
+static int cmp_job_project(const void *a, const void *b)
+{
+	const struct ingest_job *x = *(const struct ingest_job *const *)a;
+	const struct ingest_job *y = *(const struct ingest_job *const *)b;
+	return (x->project_id > y->project_id) - (x->project_id < y->project_id);
+}
+
+bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, struct app_err *err)
+{
+	struct ingest_ctx c = { .db = db, .err = err };
+	struct ingest_job **sorted = NULL;
+	const struct ingest_row **rows = NULL;
+	int64_t *recv = NULL;
+	int total = 0;
+	bool ok = false;
+
+	for (int i = 0; i < n; i++)
+		total += jobs[i]->n;
+	sorted = malloc((size_t)n * sizeof(*sorted));
+	rows = malloc(((size_t)total + 1) * sizeof(*rows));
+	recv = malloc(((size_t)total + 1) * sizeof(*recv));
+	if (!sorted || !rows || !recv) {
+		err_set(err, 500, "internal", NULL, "out of memory");
+		goto out;
+	}
+	memcpy(sorted, jobs, (size_t)n * sizeof(*sorted));
+	/* Projects in ascending order: advisory locks are always taken in one order. */
+	qsort(sorted, (size_t)n, sizeof(*sorted), cmp_job_project);
+	if (!db_exec(db, "BEGIN", err))
+		goto out;
+	for (int i = 0; i < n;) {
+		struct proj_rows pr = { sorted[i]->project_id, rows, 0 };
+		int64_t *rv = recv;
+		while (i < n && sorted[i]->project_id == pr.project_id) {
+			for (int k = 0; k < sorted[i]->n; k++) {
+				rows[pr.n] = &sorted[i]->rows[k];
+				rv[pr.n++] = sorted[i]->received_us;
+			}
+			i++;
+		}
+		if (!ingest_project(&c, &pr, rv))
+			goto out;
+	}
+	ok = db_exec(db, "COMMIT", err);
+out:
+	if (!ok)
+		db_rollback(db);
+	for (int k = 0; k < A_COUNT; k++)
+		free(c.a[k].s);
+	free(sorted);
+	free(rows);
+	free(recv);
+	return ok;
+}

@@ -1,0 +1,212 @@
+/*
+ * main.c - the cohortd command line: serve, migrate, keys.
+ */
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/app.h"
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/db.h"
+#include "server/http.h"
+#include "server/log.h"
+#include "server/migrate.h"
+#include "server/routes.h"
+#include "server/writer.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: cohortd [settings] COMMAND\n\n"
+		"Commands:\n"
+		"  serve                                  migrate, then serve HTTP until SIGTERM\n"
+		"  migrate                                apply pending migrations and exit\n"
+		"  keys create --project NAME --kind write|read\n"
+		"                                         create a key (printed once, last line)\n"
+		"  keys revoke KEY                        revoke a key\n"
+		"  --help                                 this text\n\n");
+	config_print_help(out);
+}
+
+/* Value of "--name V" / "--name=V" among leftover arguments, or NULL. */
+static const char *arg_value(int argc, char **argv, const char *name)
+{
+	size_t n = strlen(name);
+	for (int i = 0; i < argc; i++) {
+		if (strncmp(argv[i], name, n) != 0)
+			continue;
+		if (argv[i][n] == '=')
+			return argv[i] + n + 1;
+		if (argv[i][n] == '\0' && i + 1 < argc)
+			return argv[i + 1];
+	}
+	return NULL;
+}
+
+/* Connect and migrate, retrying for up to `wait_s` seconds (a database
+ * container may still be starting). */
+static struct db *open_migrated(const struct config *cfg, int wait_s)
+{
+	struct app_err err = { 0 };
+	for (int i = 0;; i++) {
+		struct db *db = db_open(cfg->database_url, "cohortd-admin", cfg->statement_timeout_ms, &err);
+		if (db && migrate_run(db, &err))
+			return db;
+		db_close(db);
+		if (i >= wait_s) {
+			log_error("cannot reach or migrate the database: %s", err.message);
+			return NULL;
+		}
+		sleep(1);
+	}
+}
+
+static int cmd_keys(const struct config *cfg, int argc, char **argv)
+{
+	struct app_err err = { 0 };
+	char key[128];
+	struct db *db;
+	int rc = 1;
+
+	if (argc < 3) {
+		usage(stderr);
+		return 2;
+	}
+	db = open_migrated(cfg, 0);
+	if (!db)
+		return 1;
+	if (strcmp(argv[2], "create") == 0) {
+		const char *project = arg_value(argc, argv, "--project");
+		const char *kind = arg_value(argc, argv, "--kind");
+		if (!project || !kind) {
+			fprintf(stderr, "cohortd: keys create needs --project NAME --kind write|read\n");
+			rc = 2;
+		} else if (!auth_create_key(db, project, kind, key, sizeof(key), &err))
+			fprintf(stderr, "cohortd: %s\n", err.message);
+		else {
+			printf("created %s key for project %s (shown once, stored as SHA-256):\n%s\n", kind,
+			       project, key);
+			rc = 0;
+		}
+	} else if (strcmp(argv[2], "revoke") == 0 && argc >= 4) {
+		if (!auth_revoke_key(db, argv[3], &err))
+			fprintf(stderr, "cohortd: %s\n", err.message);
+		else {
+			printf("revoked\n");
+			rc = 0;
+		}
+	} else {
+		usage(stderr);
+		rc = 2;
+	}
+	db_close(db);
+	return rc;
+}
+
+static void print_dev_keys(struct db *db)
+{
+	struct app_err err = { 0 };
+	char wk[128], rk[128];
+
+	if (!auth_create_key(db, "default", "write", wk, sizeof(wk), &err) ||
+	    !auth_create_key(db, "default", "read", rk, sizeof(rk), &err)) {
+		log_error("dev keys: %s", err.message);
+		return;
+	}
+	printf("dev project 'default':\n  write key: %s\n  read key:  %s\n", wk, rk);
+	fflush(stdout);
+}
+
+static int cmd_serve(const struct config *cfg)
+{
+	struct app app = { .cfg = cfg };
+	struct app_err err = { 0 };
+	sigset_t sigs;
+	int sig = 0, rc = 1;
+	struct db *admin;
+
+	/* Block the stop signals in every thread; main collects them with sigwait. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	admin = open_migrated(cfg, 30);
+	if (!admin)
+		return 1;
+	if (cfg->dev)
+		print_dev_keys(admin);
+	db_close(admin);
+
+	app.pool = db_pool_new(cfg->database_url, cfg->pool_size, cfg->statement_timeout_ms);
+	app.read_pool = *cfg->read_database_url
+		? db_pool_new(cfg->read_database_url, cfg->pool_size, cfg->statement_timeout_ms)
+		: app.pool;
+	app.writer = writer_start(cfg->database_url, cfg->writer_batch_rows, cfg->writer_queue_rows,
+				  cfg->statement_timeout_ms);
+	app.auth = auth_cache_new(cfg->key_cache_ttl);
+	if (!app.pool || !app.read_pool || !app.writer || !app.auth)
+		goto out;
+	app.http = http_start(&app, routes, &err);
+	if (!app.http) {
+		log_error("%s", err.message);
+		goto out;
+	}
+	log_info("cohortd serving on http://%s", cfg->listen);
+	sigwait(&sigs, &sig);
+	log_info("received signal %d: draining", sig);
+	http_stop(app.http, 10000);
+	app.http = NULL;
+	rc = 0;
+out:
+	writer_stop(app.writer);
+	if (app.read_pool != app.pool)
+		db_pool_free(app.read_pool);
+	db_pool_free(app.pool);
+	auth_cache_free(app.auth);
+	log_info("stopped");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	int level, rc;
+
+	if (!config_load(&cfg, &argc, argv, stderr))
+		return 2;
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		config_free(&cfg);
+		return argc < 2 ? 2 : 0;
+	}
+	level = log_parse_level(cfg.log_level);
+	log_set_level(level < 0 ? LOG_INFO : (enum log_level)level);
+	signal(SIGPIPE, SIG_IGN);
+	json_object_seed(0);
+	if (!*cfg.database_url) {
+		fprintf(stderr, "cohortd: DATABASE_URL (or --database-url) is required\n");
+		config_free(&cfg);
+		return 2;
+	}
+	if (strcmp(argv[1], "serve") == 0)
+		rc = cmd_serve(&cfg);
+	else if (strcmp(argv[1], "migrate") == 0) {
+		struct db *db = open_migrated(&cfg, 0);
+		rc = db ? 0 : 1;
+		db_close(db);
+	} else if (strcmp(argv[1], "keys") == 0)
+		rc = cmd_keys(&cfg, argc, argv);
+	else {
+		usage(stderr);
+		rc = 2;
+	}
+	config_free(&cfg);
+	return rc;
+}
