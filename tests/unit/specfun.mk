@@ -1,0 +1,1 @@
+test_specfun_SRCS := model/specfun.c
