@@ -1,0 +1,1 @@
+test_optim_SRCS := model/optim.c
