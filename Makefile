@@ -41,8 +41,10 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 TOOL_SRCS  := $(sort $(wildcard bench/*/*_main.c))
 
-.PHONY: all deps run test unit itest asan clean
+.PHONY: all deps run test unit unit-bins itest asan clean
 all: $(BUILD)/cohortd
+
+unit-bins: $(UNIT_BINS)
 
 deps:
 	@scripts/deps.sh
@@ -88,7 +90,7 @@ test: deps
 	@tests/run_all.sh
 
 asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BINS))
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all unit-bins
 	@COHORTD_SAN=1 tests/run_unit.sh build-asan
 	@COHORTD_SAN=1 tests/integration/run.sh build-asan
 
