@@ -1,0 +1,1 @@
+test_calendar_SRCS := model/calendar.c
