@@ -39,12 +39,19 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 -include $(wildcard tests/unit/*.mk)
 
-TOOL_SRCS  := $(sort $(wildcard bench/*/*_main.c))
+# Load and baseline tools of bench/ingest (also used by the durability tests).
+TOOLS      := $(BUILD)/tools/loadgen $(BUILD)/tools/copyload
 
-.PHONY: all deps run test unit unit-bins itest asan clean
+.PHONY: all deps run test unit unit-bins tools itest asan clean
 all: $(BUILD)/cohortd
 
 unit-bins: $(UNIT_BINS)
+
+tools: $(TOOLS)
+
+$(BUILD)/tools/%: bench/ingest/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS) -lm -lpthread
 
 deps:
 	@scripts/deps.sh
