@@ -49,20 +49,6 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void ingest_row_cleanup(struct ingest_row *r)
-{
-	free(r->message_id);
-	free(r->event);
-	free(r->name);
-	free(r->user_id);
-	free(r->anonymous_id);
-	free(r->previous_id);
-	free(r->properties);
-	free(r->context);
-	free(r->traits);
-	memset(r, 0, sizeof(*r));
-}
-
 static void finish(struct writer *w, struct ingest_job **jobs, int n)
 {
 	pthread_mutex_lock(&w->mu);

@@ -1,0 +1,1 @@
+test_identity_SRCS := model/identity.c
