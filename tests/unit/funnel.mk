@@ -1,0 +1,1 @@
+test_funnel_SRCS := model/funnel.c model/funnel_engine.c
