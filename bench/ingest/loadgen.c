@@ -523,9 +523,8 @@ static void *conn_main(void *arg)
 	for (uint64_t seq = 0; !time_up() && (O.requests <= 0 || (long)seq < O.requests); seq++) {
 		int n_ev = build_request(c, seq);
 		int64_t last_ok = mono_ms();
-		bool answered = false;
+		bool answered = false, on_wire = false;
 
-		c->st.events_sent += n_ev;
 		while (!answered && !time_up()) {
 			int status;
 			bool close_after;
@@ -540,7 +539,17 @@ static void *conn_main(void *arg)
 				continue;
 			}
 			t0 = mono_us();
-			if (!send_all(c->fd, c->req, c->req_len) || !read_response(c, &status, &close_after)) {
+			if (!send_all(c->fd, c->req, c->req_len)) {
+				if (!time_up())
+					c->st.conn_errors++;
+				drop(c);
+				continue;
+			}
+			if (!on_wire) {
+				on_wire = true;
+				c->st.events_sent += n_ev;
+			}
+			if (!read_response(c, &status, &close_after)) {
 				if (!time_up())
 					c->st.conn_errors++;
 				drop(c);
