@@ -1,0 +1,1 @@
+test_retention_SRCS := model/retention.c model/calendar.c
