@@ -1,0 +1,1 @@
+test_money_SRCS := model/money.c
