@@ -218,6 +218,7 @@ def figures():
     for (xi, ti, Ti) in [(2, 30.43, 38.86), (0, 0, 38.86), (7, 29.43, 38.86)]:
         print("x=%g tx=%g T=%g  P(alive)=%r  E[Y(39)]=%r" % (
             xi, ti, Ti, pn_palive(PN, xi, ti, Ti), pn_cond_expected(PN, 39, xi, ti, Ti)))
+    print("new customer E[X(39)] (x = t_x = T = 0) =", repr(pn_cond_expected(PN, 39, 0, 0, 0.0)))
 
     print("== Gamma-Gamma at", GG)
     sel = (x > 0) & (m > 0)
