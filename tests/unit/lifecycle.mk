@@ -1,0 +1,1 @@
+test_lifecycle_SRCS := model/lifecycle.c model/activity.c model/calendar.c
