@@ -25,6 +25,9 @@
 #define LS_C1 1e-4
 #define LS_C2 0.9
 #define LS_MAX_STEPS 40
+/* Relative size of a decrease that rounding noise in a sum of many terms can
+ * hide (about 1e4 ulps). */
+#define OPTIM_PRECISION 1e-12
 
 void optim_default_opts(struct optim_opts *o)
 {
@@ -228,6 +231,10 @@ bool optim_bfgs(optim_fn fn, void *ctx, size_t n, double *x, const struct optim_
         bool ok = line_search(&ls, alpha1, &acc);
         res->evaluations += ls.evals;
         if (!ok) {
+            /* The quadratic model promises less than the rounding noise of f:
+             * no double-precision point is measurably better. */
+            if (-0.5 * slope * alpha1 <= OPTIM_PRECISION * fmax(fabs(f), 1.0))
+                return bfgs_done(res, true, "stopped at the precision limit of the objective");
             if (res->evaluations >= o->max_eval)
                 return bfgs_done(res, false, "evaluation limit reached");
             if (fresh)

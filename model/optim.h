@@ -51,7 +51,10 @@ void optim_default_opts(struct optim_opts *o);
  * step scaled by y's/y'y, with the strong-Wolfe line search of Algorithms
  * 3.5-3.6 (c1 = 1e-4, c2 = 0.9, cubic interpolation in zoom). fn must fill
  * the gradient. 1 <= n <= OPTIM_MAX_DIM. On return x holds the best point
- * seen. Returns res->converged.
+ * seen. Converged: max |g_i| <= gtol, or a failed line search where the
+ * quadratic model predicts a decrease below 1e-12 |f| (the objective cannot
+ * resolve a better point: reason "stopped at the precision limit of the
+ * objective"). Returns res->converged.
  */
 bool optim_bfgs(optim_fn fn, void *ctx, size_t n, double *x, const struct optim_opts *o,
                 struct optim_result *res);

@@ -128,6 +128,36 @@ static void test_bfgs_limits_reported(void **state)
     assert_false(optim_bfgs(quadratic, NULL, OPTIM_MAX_DIM + 1, y, &o, &r));
 }
 
+/* A quadratic with rounding-like noise (1e-14 relative in f, 1e-10 in the
+ * gradient, as a long sum has): with gtol = 0 BFGS must stop at the
+ * precision limit near the minimum (pi, -e) and say so, instead of
+ * reporting a failed line search. */
+static double noisy_bowl(const double *x, double *g, void *ctx)
+{
+    (void)ctx;
+    double a = x[0] - 3.14159265358979324, b = x[1] + 2.71828182845904524;
+    double f = 1.0 + a * a + 10.0 * b * b;
+    double bits = sin(1e6 * x[0]) + cos(3e6 * x[1]); /* deterministic "noise" */
+    if (g) {
+        g[0] = 2.0 * a + 1e-10 * cos(1e7 * x[0]);
+        g[1] = 20.0 * b + 1e-10 * sin(1e7 * x[1]);
+    }
+    return f * (1.0 + 1e-14 * bits);
+}
+
+static void test_bfgs_precision_limit(void **state)
+{
+    (void)state;
+    struct optim_opts o;
+    struct optim_result r;
+    optim_default_opts(&o);
+    o.gtol = 0.0; /* unattainable: only the precision test can stop it */
+    double x[2] = {-4.0, 5.0};
+    assert_true(optim_bfgs(noisy_bowl, NULL, 2, x, &o, &r));
+    assert_string_equal(r.reason, "stopped at the precision limit of the objective");
+    assert_true(fabs(x[0] - 3.14159265) < 1e-5 && fabs(x[1] + 2.71828183) < 1e-5);
+}
+
 static void test_nelder_mead(void **state)
 {
     (void)state;
@@ -166,7 +196,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bfgs_rosenbrock),     cmocka_unit_test(test_bfgs_quadratic),
         cmocka_unit_test(test_bfgs_infinite_region), cmocka_unit_test(test_bfgs_limits_reported),
-        cmocka_unit_test(test_nelder_mead),         cmocka_unit_test(test_central_gradient),
+        cmocka_unit_test(test_bfgs_precision_limit), cmocka_unit_test(test_nelder_mead),
+        cmocka_unit_test(test_central_gradient),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
