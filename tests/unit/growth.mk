@@ -1,0 +1,1 @@
+test_growth_SRCS := model/growth.c
