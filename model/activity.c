@@ -26,9 +26,11 @@ static bool valid(const struct calendar *cal, size_t n_persons, const int64_t *o
     for (size_t i = 0; i < n_persons; i++) {
         if (off[i + 1] < off[i])
             return false;
+        int bad = 0; /* no early exit: the loop vectorises */
         for (int64_t j = off[i] + 1; j < off[i + 1]; j++)
-            if (ts[j] < ts[j - 1])
-                return false;
+            bad |= ts[j] < ts[j - 1];
+        if (bad)
+            return false;
     }
     return true;
 }
@@ -67,10 +69,15 @@ bool activity_compute(const struct calendar *cal, size_t n_persons, const int64_
         return false;
     for (size_t i = 0; i < n_persons; i++) {
         int32_t prev = -1;
+        int64_t lo = 0, hi = 0; /* span of day prev: sorted events skip lookups */
         for (int64_t j = person_off[i]; j < person_off[i + 1]; j++) {
+            if (ts[j] >= lo && ts[j] < hi)
+                continue;
             int32_t d = calendar_day_of(cal, ts[j]);
             if (d < 0 || d == prev || d >= nd)
                 continue;
+            lo = cal->midnight[d];
+            hi = cal->midnight[d + 1];
             if (prev >= 0)
                 add_piece(res, prev, d);
             prev = d;

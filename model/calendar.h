@@ -58,8 +58,8 @@ struct calendar {
     int32_t *day_week;    /* n_days: week index of each day (0 = first week) */
     int32_t *day_month;   /* n_days: month index of each day (0 = first month) */
     struct calendar_periods unit[3]; /* indexed by enum calendar_unit */
-    /* Lookup accelerator: bucket b covers [midnight[0] + b*DAY, +DAY) and holds
-     * the table day containing the bucket's first instant. */
+    /* Lookup accelerator: bucket b covers [midnight[0] + b * 2^32 µs, + 2^32)
+     * and holds the table day containing the bucket's first instant. */
     int32_t n_buckets;
     int32_t *bucket_day;
 };
@@ -82,8 +82,7 @@ void calendar_cleanup(struct calendar *cal);
  * Table day containing instant ts: -1 if ts is before midnight[0], n_days if
  * at or after midnight[n_days]; otherwise the i with
  * midnight[i] <= ts < midnight[i+1] (a 0-length day is never returned).
- * Monotone in ts. O(1) amortised: a per-UTC-day bucket then at most a few
- * steps forward.
+ * Monotone in ts. O(1): a fixed-width bucket then at most a few steps.
  */
 int32_t calendar_day_of(const struct calendar *cal, int64_t ts);
 
@@ -93,6 +92,14 @@ int32_t calendar_day_of(const struct calendar *cal, int64_t ts);
  */
 int32_t calendar_period_of(const struct calendar *cal, enum calendar_unit u,
                            int64_t ts);
+
+/*
+ * Instants [*lo, *hi) that period p (0 <= p < n) of unit u covers inside the
+ * table. Lets a caller walking a sorted sequence skip the lookup while ts
+ * stays inside the last period found.
+ */
+void calendar_period_span(const struct calendar *cal, enum calendar_unit u, int32_t p,
+                          int64_t *lo, int64_t *hi);
 
 /* Period of unit u containing table day `day` (0 <= day < n_days). */
 int32_t calendar_period_of_day(const struct calendar *cal, enum calendar_unit u,

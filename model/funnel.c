@@ -85,6 +85,7 @@ static void build_ctx(const struct funnel_params *p, struct funnel_ctx *c)
         bool lim = p->step_window_us && k >= 1 && k < p->n_steps &&
                    p->step_window_us[k] != FUNNEL_NO_LIMIT;
         c->sw[k] = lim ? p->step_window_us[k] : FUNNEL_UNLIMITED;
+        c->has_step_windows |= lim;
     }
     for (int j = 0; j < p->n_exclusions; j++)
         for (int k = p->exclusions[j].from_step; k < p->exclusions[j].to_step; k++)
@@ -93,25 +94,28 @@ static void build_ctx(const struct funnel_params *p, struct funnel_ctx *c)
         c->anyx |= c->gapx[k];
 }
 
-/* Events must be grouped (offsets non-decreasing) and time-sorted. */
-static const char *check_events(const struct funnel_events *ev, size_t *max_n)
+/* Offsets must be non-decreasing and per-person counts fit in int32. The
+ * time order within a person is checked as each person is evaluated. */
+static const char *check_offsets(const struct funnel_events *ev)
 {
     if (!ev->person_off || (ev->person_off[ev->n_persons] > 0 && (!ev->ts || !ev->step_mask)))
         return "events missing";
     if (ev->person_off[0] < 0)
         return "person offsets must start at >= 0";
-    *max_n = 0;
     for (size_t i = 0; i < ev->n_persons; i++) {
         int64_t a = ev->person_off[i], b = ev->person_off[i + 1];
         if (b < a || b - a > INT32_MAX)
             return "person offsets must be non-decreasing";
-        if ((size_t)(b - a) > *max_n)
-            *max_n = (size_t)(b - a);
-        for (int64_t j = a + 1; j < b; j++)
-            if (ev->ts[j] < ev->ts[j - 1])
-                return "events must be sorted by time within a person";
     }
     return NULL;
+}
+
+static bool time_sorted(const int64_t *ts, int32_t n)
+{
+    int bad = 0; /* no early exit: the loop vectorises */
+    for (int32_t j = 1; j < n; j++)
+        bad |= ts[j] < ts[j - 1];
+    return !bad;
 }
 
 static bool times_push(struct funnel_cell *cell, size_t *cap, int64_t prev, int64_t first)
@@ -155,7 +159,11 @@ static const char *run_persons(const struct funnel_ctx *c, const struct funnel_e
         int64_t off = ev->person_off[i];
         struct funnel_person pp = {(int32_t)(ev->person_off[i + 1] - off), ev->ts + off,
                             ev->step_mask + off, ev->excl_mask ? ev->excl_mask + off : NULL};
-        struct funnel_pick pk = {0, -1, {0}};
+        if (!time_sorted(pp.ts, pp.n))
+            return "events must be sorted by time within a person";
+        struct funnel_pick pk; /* t[] is only read below depth */
+        pk.depth = 0;
+        pk.start = -1;
         enum funnel_status st = pp.n > 0 ? funnel_person_pick(c, &pp, s, &pk) : FUNNEL_ST_OK;
         if (st != FUNNEL_ST_OK)
             return st == FUNNEL_ST_OOM ? "out of memory" : "internal error: no chain for the counted attempt";
@@ -181,13 +189,13 @@ bool funnel_run(const struct funnel_params *params, const struct funnel_events *
                 struct funnel_result *res, int8_t *person_depth, int32_t *person_breakdown)
 {
     memset(res, 0, sizeof *res);
-    size_t max_n = 0, *caps = NULL;
+    size_t *caps = NULL;
     struct funnel_scratch *s = NULL;
     const char *why = check_params(params);
     if (!why && params->n_exclusions > 0 && !ev->excl_mask)
         why = "excl_mask missing";
     if (!why)
-        why = check_events(ev, &max_n);
+        why = check_offsets(ev);
     if (why)
         goto fail;
     struct funnel_ctx c;
@@ -198,7 +206,7 @@ bool funnel_run(const struct funnel_params *params, const struct funnel_events *
     res->cell = calloc(ncell, sizeof *res->cell);
     caps = calloc(ncell, sizeof *caps);
     why = "out of memory";
-    if (!res->cell || !caps || !(s = funnel_scratch_new(max_n)))
+    if (!res->cell || !caps || !(s = funnel_scratch_new(64)))
         goto fail;
     if ((why = run_persons(&c, ev, res, caps, s, person_depth, person_breakdown)))
         goto fail;

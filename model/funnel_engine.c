@@ -63,8 +63,15 @@ struct funnel_scratch {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int popcount32(uint32_t x) { return __builtin_popcount(x); }
+static int popcount32(uint32_t x)
+{
+    /* SWAR count: __builtin_popcount becomes a libgcc call without -mpopcnt. */
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    return (int)((((x + (x >> 4)) & 0x0F0F0F0Fu) * 0x01010101u) >> 24);
+}
 static int lowbit(uint32_t x) { return __builtin_ctz(x); }
+static int highbit(uint32_t x) { return 31 - __builtin_clz(x); }
 
 static bool dq_push(struct deque *d, struct ent e)
 {
@@ -412,6 +419,100 @@ static enum funnel_status ordered_tail(const struct funnel_ctx *c, const struct 
     return walk(c, pp, s, D, s0, s0, out) ? FUNNEL_ST_OK : FUNNEL_ST_BUG;
 }
 
+/* ---- ordered, no per-step windows and no exclusions (the common case) -- */
+
+/* windowFunnel's classic pass: S[k] = latest start of a chain at level k.
+ * Levels are updated from the highest so one event fills one step. */
+static int fwd_simple(const struct funnel_ctx *c, const struct funnel_person *pp)
+{
+    const int64_t *ts = pp->ts;
+    int32_t S[FUNNEL_MAX_STEPS];
+    int best = 0;
+    for (int32_t p = 0; p < pp->n; p++) {
+        uint32_t m = pp->mask[p] & c->full;
+        if (!m)
+            continue;
+        for (uint32_t b = m & ~1u & ((2u << best) - 1); b;) {
+            int k = highbit(b);
+            b &= ~(1u << k);
+            if (S[k - 1] >= 0 && ts[p] - ts[S[k - 1]] <= c->W) {
+                S[k] = S[k - 1];
+                if (k + 1 > best)
+                    best = k + 1;
+            }
+        }
+        if (eligible(c, pp, p)) {
+            if (best == 0) {
+                for (int k = 1; k < c->K; k++)
+                    S[k] = -1;
+                best = 1;
+            }
+            S[0] = p;
+        }
+        if (best == c->K)
+            break;
+    }
+    return best;
+}
+
+/*
+ * Earliest start whose greedy chain reaches depth D. Without per-step
+ * windows or exclusions the greedy earliest chain is optimal, and for starts
+ * s < s' its events satisfy e_k(s) <= e_k(s'), so each level's pointer only
+ * moves forward: O(n x D) over all starts.
+ */
+static enum funnel_status greedy_pick(const struct funnel_ctx *c, const struct funnel_person *pp,
+                                      int D, struct funnel_pick *out)
+{
+    const int64_t *ts = pp->ts;
+    int32_t e[FUNNEL_MAX_STEPS] = {0};
+    for (int32_t s = 0; s < pp->n; s++) {
+        if (!eligible(c, pp, s))
+            continue;
+        int32_t prev = s;
+        int k = 1;
+        for (; k < D; k++) {
+            int32_t q = e[k] > prev ? e[k] : prev + 1;
+            while (q < pp->n && !(pp->mask[q] >> k & 1u))
+                q++;
+            e[k] = q;
+            if (q >= pp->n)
+                return FUNNEL_ST_BUG; /* no later start can reach D either */
+            if (ts[q] - ts[s] > c->W)
+                break;
+            prev = q;
+        }
+        if (k == D) {
+            out->depth = D;
+            out->start = s;
+            out->t[0] = ts[s];
+            for (k = 1; k < D; k++)
+                out->t[k] = ts[e[k]];
+            return FUNNEL_ST_OK;
+        }
+    }
+    return FUNNEL_ST_BUG;
+}
+
+static enum funnel_status ordered_simple(const struct funnel_ctx *c,
+                                         const struct funnel_person *pp,
+                                         struct funnel_pick *out)
+{
+    int D = fwd_simple(c, pp);
+    out->depth = 0;
+    if (D == 0)
+        return FUNNEL_ST_OK;
+    if (D > 1)
+        return greedy_pick(c, pp, D, out);
+    int32_t p = 0;
+    while (!eligible(c, pp, p))
+        p++;
+    out->depth = 1;
+    out->start = p;
+    out->t[0] = pp->ts[p];
+    return FUNNEL_ST_OK;
+}
+
 static enum funnel_status ordered_person(const struct funnel_ctx *c, const struct funnel_person *pp,
                            struct funnel_scratch *s, struct funnel_pick *out)
 {
@@ -703,6 +804,8 @@ enum funnel_status funnel_person_pick(const struct funnel_ctx *c,
                                       const struct funnel_person *pp,
                                       struct funnel_scratch *s, struct funnel_pick *out)
 {
+    if (!ensure_pos(s, (size_t)pp->n))
+        return FUNNEL_ST_OOM;
     switch (c->order) {
     case FUNNEL_STRICT:
         strict_person(c, pp, out);
@@ -711,6 +814,8 @@ enum funnel_status funnel_person_pick(const struct funnel_ctx *c,
         return unordered_person(c, pp, s, out);
     case FUNNEL_ORDERED:
     default:
+        if (!pp->xm && !c->has_step_windows)
+            return ordered_simple(c, pp, out);
         return ordered_person(c, pp, s, out);
     }
 }

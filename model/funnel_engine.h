@@ -25,6 +25,7 @@ struct funnel_ctx {
     int64_t from, to, W;             /* entry range [from, to), window (µs) */
     int64_t sw[FUNNEL_MAX_STEPS];    /* [k]: limit of step k - step k-1, or
                                         FUNNEL_UNLIMITED */
+    bool has_step_windows;           /* some sw[k] is limited */
     uint32_t gapx[FUNNEL_MAX_STEPS]; /* exclusion bits watching the gap after
                                         step k (from <= k < to) */
     uint32_t anyx;                   /* OR of gapx */
@@ -56,15 +57,15 @@ enum funnel_status {
 
 struct funnel_scratch;
 
-/* Working memory for persons of up to max_events events; NULL on OOM.
- * Deques and per-level buffers grow on demand afterwards. */
+/* Working memory, sized for persons of max_events events (it grows on
+ * demand for longer ones); NULL on OOM. */
 struct funnel_scratch *funnel_scratch_new(size_t max_events);
 
 /* Release scratch memory; NULL is a no-op. */
 void funnel_scratch_free(struct funnel_scratch *s);
 
 /*
- * Evaluate one person (n >= 1, n <= the scratch's max_events) and fill *out.
+ * Evaluate one person (n >= 1, events time-sorted) and fill *out.
  * Ordered: O(n x matched steps) amortised; strict: O(n x K); unordered:
  * O(n) window moves plus a matching over distinct masks per anchor.
  */

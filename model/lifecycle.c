@@ -36,11 +36,15 @@ static void person(struct tally *t, const struct calendar *cal, enum calendar_un
     int64_t first = n > 0 && ts[0] < first_seen ? ts[0] : first_seen;
     int32_t fp = calendar_period_of(cal, u, first);
     int32_t prev = INT32_MIN; /* last active period seen */
+    int64_t lo = 0, hi = 0;   /* its span: sorted events inside skip the lookup */
     struct lifecycle_result *r = t->res;
     for (int32_t i = 0; i < n; i++) {
+        if (ts[i] >= lo && ts[i] < hi)
+            continue;
         int32_t p = calendar_period_of(cal, u, ts[i]);
         if (p < 0 || p >= t->hi || p == prev)
             continue;
+        calendar_period_span(cal, u, p, &lo, &hi);
         if (prev != INT32_MIN && prev + 1 < p)
             count(t, r->n_dormant, prev + 1, -1);
         if (p == fp)
@@ -61,9 +65,11 @@ static bool sorted(const struct lifecycle_events *ev)
         int64_t a = ev->person_off[i], b = ev->person_off[i + 1];
         if (b < a || b - a > INT32_MAX)
             return false;
+        int bad = 0; /* no early exit: the loop vectorises */
         for (int64_t j = a + 1; j < b; j++)
-            if (ev->ts[j] < ev->ts[j - 1])
-                return false;
+            bad |= ev->ts[j] < ev->ts[j - 1];
+        if (bad)
+            return false;
     }
     return true;
 }

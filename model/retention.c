@@ -69,20 +69,23 @@ static void add_entry(struct acc *a, int32_t c, const int32_t *r, int32_t nr)
     }
 }
 
-/* Distinct in-calendar periods of the events with role bit `bit`. */
+/* Distinct in-calendar periods of the events with role bit `bit`. Events
+ * are sorted, so while ts stays inside the last period found no lookup is
+ * needed. */
 static int32_t periods_with(const struct calendar *cal, enum calendar_unit u,
                             const int64_t *ts, const uint8_t *role, int32_t n,
                             unsigned bit, int32_t *out)
 {
     int32_t np = calendar_periods(cal, u)->n, k = 0;
+    int64_t lo = 0, hi = 0; /* span of the last period found (empty) */
     for (int32_t i = 0; i < n; i++) {
-        if (!(role[i] & bit))
+        if (!(role[i] & bit) || (ts[i] >= lo && ts[i] < hi))
             continue;
         int32_t p = calendar_period_of(cal, u, ts[i]);
         if (p < 0 || p >= np)
             continue;
-        if (k == 0 || out[k - 1] != p)
-            out[k++] = p;
+        out[k++] = p;
+        calendar_period_span(cal, u, p, &lo, &hi);
     }
     return k;
 }
@@ -143,9 +146,11 @@ static bool valid(const struct calendar *cal, const struct retention_params *p,
             return false;
         if ((size_t)(b - a) > *max_n)
             *max_n = (size_t)(b - a);
+        int bad = 0; /* no early exit: the loop vectorises */
         for (int64_t j = a + 1; j < b; j++)
-            if (ev->ts[j] < ev->ts[j - 1])
-                return false;
+            bad |= ev->ts[j] < ev->ts[j - 1];
+        if (bad)
+            return false;
     }
     return *max_n == 0 || (ev->ts && ev->role);
 }

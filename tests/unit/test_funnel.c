@@ -715,7 +715,8 @@ static void test_random_vs_naive(void **state)
 }
 
 /* All random persons of one funnel in a single run: the aggregate counts
- * equal the reference depths summed (scratch reuse across persons). */
+ * equal the reference depths summed (scratch reuse across persons), once
+ * on the plain path and once with per-step windows (deque path). */
 static void test_random_batch(void **state)
 {
     (void)state;
@@ -723,8 +724,6 @@ static void test_random_batch(void **state)
     static struct one cases[NP];
     static int64_t off[NP + 1], ts[NP * 16];
     static uint32_t mk[NP * 16];
-    struct funnel_params p = params(3, 4);
-    int64_t want[3] = {0};
     off[0] = 0;
     for (int i = 0; i < NP; i++) {
         struct one *o = &cases[i];
@@ -735,21 +734,29 @@ static void test_random_batch(void **state)
             t += rnd(3);
             ev_add(o, t, 1u << rnd(3), 0);
         }
-        struct outcome r = ref_outcome(&p, o);
-        for (int k = 0; k < r.depth; k++)
-            want[k]++;
         memcpy(ts + off[i], o->ts, (size_t)n * sizeof *ts);
         memcpy(mk + off[i], o->mask, (size_t)n * sizeof *mk);
         off[i + 1] = off[i] + n;
     }
-    struct funnel_events ev = {NP, off, ts, mk, NULL, NULL};
-    p.n_breakdowns = 1;
-    struct funnel_result res;
-    assert_true(funnel_run(&p, &ev, &res, NULL, NULL));
-    for (int k = 0; k < 3; k++)
-        assert_int_equal(res.cell[k].count, want[k]);
-    assert_true(want[2] > 50);
-    funnel_result_free(&res);
+    int64_t sw[3] = {FUNNEL_NO_LIMIT, 2, 1};
+    for (int pass = 0; pass < 2; pass++) {
+        struct funnel_params p = params(3, 4);
+        p.n_breakdowns = 1;
+        p.step_window_us = pass ? sw : NULL;
+        int64_t want[3] = {0};
+        for (int i = 0; i < NP; i++) {
+            struct outcome r = ref_outcome(&p, &cases[i]);
+            for (int k = 0; k < r.depth; k++)
+                want[k]++;
+        }
+        struct funnel_events ev = {NP, off, ts, mk, NULL, NULL};
+        struct funnel_result res;
+        assert_true(funnel_run(&p, &ev, &res, NULL, NULL));
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(res.cell[k].count, want[k]);
+        assert_true(want[2] > 50);
+        funnel_result_free(&res);
+    }
 }
 
 int main(void)
