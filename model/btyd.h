@@ -10,7 +10,7 @@
  *   btyd_summary_build(&txns, cal_end_day, BTYD_WEEKS, &sum, &why);
  *   btyd_compress(sum.frequency, sum.recency, sum.T, NULL, sum.n, &pat, &why);
  *   bgnbd_fit(pat.frequency, pat.recency, pat.T, pat.weight, pat.n, &opts, &fit);
- *   gammagamma_fit(sum.frequency, sum.monetary, NULL, sum.n, &opts, &gg);
+ *   gammagamma_fit(sum.frequency, sum.monetary, NULL, sum.n, &opts, false, &gg);
  *   clv_... (model/clv.h);  btyd_summary_free(&sum); btyd_patterns_free(&pat);
  *
  * Conventions (those of the Python library lifetimes; docs/ltv-model.md):

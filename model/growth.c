@@ -111,8 +111,8 @@ static bool gr_lm(const struct gr_data *d, double th[3], double *sse, int *iters
             cand[k] = th[k] + step[k];
         double fc = gr_sse(d, cand, NULL, NULL);
         if (fc < f) {
-            bool small = (f - fc) <= 1e-14 * f + 1e-300 ||
-                         fabs(step[0]) + fabs(step[2]) + fabs(step[1]) / (1.0 + fabs(th[1])) < 1e-12;
+            double moved = fabs(step[0]) + fabs(step[2]) + fabs(step[1]) / (1.0 + fabs(th[1]));
+            bool small = (f - fc) <= 1e-14 * f + 1e-300 || moved < 1e-12;
             memcpy(th, cand, sizeof(cand));
             f = gr_sse(d, th, JtJ, Jtr);
             lambda = fmax(lambda / 3.0, 1e-12);
