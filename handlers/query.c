@@ -104,3 +104,99 @@ json_t *query_ratio(double a, double b)
 {
 	return b != 0 ? query_real(a / b) : json_null();
 }
+
+const char *query_pool_keep(struct query_pool *p, char *s)
+{
+	if (!s)
+		return NULL;
+	if (p->n == (int)(sizeof(p->items) / sizeof(p->items[0]))) {
+		free(s);
+		return NULL;
+	}
+	p->items[p->n++] = s;
+	return s;
+}
+
+void query_pool_free(struct query_pool *p)
+{
+	for (int i = 0; i < p->n; i++)
+		free(p->items[i]);
+	p->n = 0;
+}
+
+static char *scalar_text(const json_t *v)
+{
+	char buf[64];
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_integer(v)) {
+		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return strdup(buf);
+	}
+	if (json_is_real(v) && isfinite(json_real_value(v))) {
+		snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+		return strdup(buf);
+	}
+	if (json_is_boolean(v))
+		return strdup(json_is_true(v) ? "true" : "false");
+	return NULL;
+}
+
+/* ["a","b"] -> {"a","b"} with " and \ escaped. */
+static char *array_literal(const json_t *arr)
+{
+	size_t cap = 2, n = 0, i;
+	json_t *it;
+	char *out;
+
+	json_array_foreach(arr, i, it) {
+		char *s = scalar_text(it);
+		if (!s)
+			return NULL;
+		cap += 2 * strlen(s) + 3;
+		free(s);
+	}
+	out = malloc(cap + 1);
+	if (!out)
+		return NULL;
+	out[n++] = '{';
+	json_array_foreach(arr, i, it) {
+		char *s = scalar_text(it);
+		if (!s) {
+			free(out);
+			return NULL;
+		}
+		if (i)
+			out[n++] = ',';
+		out[n++] = '"';
+		for (const char *p = s; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				out[n++] = '\\';
+			out[n++] = *p;
+		}
+		out[n++] = '"';
+		free(s);
+	}
+	out[n++] = '}';
+	out[n] = '\0';
+	return out;
+}
+
+bool query_filter_value(const json_t *v, enum db_filter_op op, struct query_pool *pool,
+			const char **out)
+{
+	char *s;
+
+	if (!v)
+		return false;
+	if (op == DB_IN) {
+		if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 1000)
+			return false;
+		s = array_literal(v);
+	} else if ((op == DB_GT || op == DB_LT) && !json_is_number(v)) {
+		return false;
+	} else
+		s = scalar_text(v);
+	*out = query_pool_keep(pool, s);
+	return *out != NULL;
+}

@@ -39,4 +39,21 @@ json_t *query_real(double x);
 /* a / b, or null when b == 0 */
 json_t *query_ratio(double a, double b);
 
+
+/* Strings a request allocated while parsing (freed together). */
+struct query_pool {
+	char *items[512];
+	int n;
+};
+/* Keep s (malloc'd; ownership taken); returns s, or NULL when full/NULL. */
+const char *query_pool_keep(struct query_pool *p, char *s);
+void query_pool_free(struct query_pool *p);
+
+#include "server/db_query.h"
+/* A filter value from JSON: strings as is, numbers as text, for `in` an
+ * array of strings/numbers as a PostgreSQL text[] literal; gt/lt need a
+ * number. False when the value does not fit the operator. */
+bool query_filter_value(const json_t *v, enum db_filter_op op, struct query_pool *pool,
+			const char **out);
+
 #endif

@@ -67,9 +67,10 @@ bool db_check_tz(struct db *db, const char *tz, const char *field, struct app_er
 
 bool db_local_time(struct db *db, const char *s, const char *tz, int64_t *us, struct app_err *err)
 {
-	/* A trailing Z or ±hh[:mm] means absolute; otherwise wall time in tz. */
+	/* A time part ending in Z or ±hh[:mm] is absolute; otherwise wall time in
+	 * tz. (The time part is required: "2026-01-05" must not read as -05.) */
 	static const char sql[] =
-		"SELECT (extract(epoch FROM CASE WHEN $1 ~ '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$'"
+		"SELECT (extract(epoch FROM CASE WHEN $1 ~ '[Tt ][0-9]{2}:[0-9]{2}.*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$'"
 		"                                THEN $1::timestamptz"
 		"                                ELSE $1::timestamp AT TIME ZONE $2 END)"
 		"        * 1000000)::int8";

@@ -1,7 +1,9 @@
 #include "server/routes.h"
 
+#include "handlers/funnels.h"
 #include "handlers/health.h"
 #include "handlers/ingest.h"
+#include "handlers/order_routes.h"
 
 /* method, pattern, auth, JSON body required, batch-size body limit, handler */
 const struct http_route routes[] = {
@@ -17,5 +19,19 @@ const struct http_route routes[] = {
 	{ "POST", "/v1/group", HTTP_AUTH_WRITE, true, false, h_ingest_group },
 	{ "POST", "/v1/alias", HTTP_AUTH_WRITE, true, false, h_ingest_alias },
 	{ "POST", "/v1/batch", HTTP_AUTH_WRITE, true, true, h_ingest_batch },
+
+	{ "GET", "/v1/funnels", HTTP_AUTH_READ, false, false, h_funnels_get },
+	{ "POST", "/v1/funnels", HTTP_AUTH_READ, true, false, h_funnels_post },
+
+	/* Orders (docs/orders.md). Webhooks take ?project=NAME, verify their own
+	 * signature, accept any Content-Type (WooCommerce pings with a form
+	 * body) and get the batch body limit (large carts exceed 32 KB). */
+	{ "POST", "/v1/orders", HTTP_AUTH_WRITE, true, false, h_orders_post },
+	{ "GET", "/v1/orders/revenue", HTTP_AUTH_READ, false, false, h_orders_revenue_get },
+	{ "GET", "/v1/fx_rates", HTTP_AUTH_READ, false, false, h_fx_rates_get },
+	{ "POST", "/v1/fx_rates", HTTP_AUTH_READ, true, false, h_fx_rates_post },
+	{ "POST", "/v1/webhooks/shopify", HTTP_AUTH_SIGNED, false, true, h_webhook_shopify },
+	{ "POST", "/v1/webhooks/stripe", HTTP_AUTH_SIGNED, false, true, h_webhook_stripe },
+	{ "POST", "/v1/webhooks/woocommerce", HTTP_AUTH_SIGNED, false, true, h_webhook_woocommerce },
 	{ NULL, NULL, HTTP_AUTH_NONE, false, false, NULL },
 };
