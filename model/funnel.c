@@ -166,7 +166,8 @@ static const char *run_persons(const struct funnel_ctx *c, const struct funnel_e
         pk.start = -1;
         enum funnel_status st = pp.n > 0 ? funnel_person_pick(c, &pp, s, &pk) : FUNNEL_ST_OK;
         if (st != FUNNEL_ST_OK)
-            return st == FUNNEL_ST_OOM ? "out of memory" : "internal error: no chain for the counted attempt";
+            return st == FUNNEL_ST_OOM ? "out of memory"
+                                       : "internal error: no chain for the counted attempt";
         int32_t b = -1;
         if (pk.depth > 0) {
             b = ev->breakdown ? ev->breakdown[off + pk.start] : 0;

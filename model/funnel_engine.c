@@ -18,18 +18,17 @@
  * single-start forward scan, then rerun (2) on that start's window with the
  * final event bounded below by the last tail exclusion.
  *
- * Strict: runs of consecutive events, O(events x steps).
- * Unordered: a window slides over anchors; its depth is a maximum bipartite
- * matching between steps and window events (counts per distinct step mask,
- * Kuhn's augmenting paths; with one-bit masks simply the distinct steps
- * present). The counted anchor's step instants come from an incremental
- * matching: instant k is when the window prefix first matches k+1 steps.
- * Units: µs.
+ * Without per-step windows or exclusions a cheaper path gives the same
+ * answer: the classic single "latest start per level" pass, then greedy
+ * pointers that only move forward across starts. Strict and unordered
+ * funnels live in model/funnel_modes.c. Units: µs.
  */
 #include "model/funnel_engine.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "model/funnel_modes.h"
 
 #define INF INT64_MAX
 
@@ -51,12 +50,7 @@ struct funnel_scratch {
     size_t pos_cap;       /* capacity of the per-position arrays */
     int32_t *roff;        /* pos_cap + 1 */
     int32_t *starts;      /* pos_cap */
-    int32_t *mid;         /* pos_cap: distinct-mask id per event (unordered) */
-    uint32_t *umask;      /* pos_cap: distinct masks */
-    int32_t *ucnt, *uused;
-    uint8_t *uvis;
-    int32_t *hash;        /* 2 * pos_cap rounded up to a power of two */
-    size_t hash_cap;
+    struct funnel_uscratch *u; /* unordered funnels, created on first use */
     int64_t *rv;          /* backward values (CSR by roff) */
     size_t rv_cap;
 };
@@ -152,12 +146,7 @@ void funnel_scratch_free(struct funnel_scratch *s)
         free(s->dq[k].v);
     free(s->roff);
     free(s->starts);
-    free(s->mid);
-    free(s->umask);
-    free(s->ucnt);
-    free(s->uused);
-    free(s->uvis);
-    free(s->hash);
+    funnel_uscratch_free(s->u);
     free(s->rv);
     free(s);
 }
@@ -266,8 +255,9 @@ static size_t rv_index(const struct funnel_scratch *s, const struct funnel_perso
     return (size_t)s->roff[q - lo] + (size_t)popcount32(below);
 }
 
-static int64_t bw_value(const struct funnel_ctx *c, const struct funnel_person *pp, struct funnel_scratch *s,
-                        int D, int k, int32_t p, int32_t final_lo, const int32_t *nx)
+static int64_t bw_value(const struct funnel_ctx *c, const struct funnel_person *pp,
+                        struct funnel_scratch *s, int D, int k, int32_t p,
+                        int32_t final_lo, const int32_t *nx)
 {
     int64_t r;
     if (k == D - 1)
@@ -328,8 +318,9 @@ static int32_t bwd(const struct funnel_ctx *c, const struct funnel_person *pp, i
 }
 
 /* Earliest valid chain of depth D from start s0, using R from bwd(lo). */
-static bool walk(const struct funnel_ctx *c, const struct funnel_person *pp, const struct funnel_scratch *s,
-                 int D, int32_t lo, int32_t s0, struct funnel_pick *out)
+static bool walk(const struct funnel_ctx *c, const struct funnel_person *pp,
+                 const struct funnel_scratch *s, int D, int32_t lo, int32_t s0,
+                 struct funnel_pick *out)
 {
     const int64_t *ts = pp->ts;
     uint32_t dm = (1u << D) - 1;
@@ -385,8 +376,8 @@ static bool tail_clean(const struct funnel_ctx *c, const struct funnel_person *p
 /* Window end of start s (last position within it) and the bound for the
  * final step event: it must lie at or after the last tail exclusion event
  * of level D-1 in (s, window end], i.e. strictly after *final_lo. */
-static void tail_bounds(const struct funnel_ctx *c, const struct funnel_person *pp, int D, int32_t s,
-                        int32_t *final_lo, int32_t *hi)
+static void tail_bounds(const struct funnel_ctx *c, const struct funnel_person *pp, int D,
+                        int32_t s, int32_t *final_lo, int32_t *hi)
 {
     *final_lo = s - 1;
     int32_t q = s;
@@ -398,9 +389,10 @@ static void tail_bounds(const struct funnel_ctx *c, const struct funnel_person *
     *hi = q;
 }
 
-/* Counted attempt under tail exclusions; false on OOM. */
-static enum funnel_status ordered_tail(const struct funnel_ctx *c, const struct funnel_person *pp, int D,
-                         int32_t ns, struct funnel_scratch *s, struct funnel_pick *out)
+/* Counted attempt under tail exclusions, trying the ns candidate starts. */
+static enum funnel_status ordered_tail(const struct funnel_ctx *c, const struct funnel_person *pp,
+                                       int D, int32_t ns, struct funnel_scratch *s,
+                                       struct funnel_pick *out)
 {
     int32_t s0 = -1;
     for (int32_t i = 0; i < ns && s0 < 0; i++)
@@ -417,6 +409,19 @@ static enum funnel_status ordered_tail(const struct funnel_ctx *c, const struct 
     out->depth = D;
     out->start = s0;
     return walk(c, pp, s, D, s0, s0, out) ? FUNNEL_ST_OK : FUNNEL_ST_BUG;
+}
+
+/* Depth 1: the earliest step-1 event in the entry range counts. */
+static enum funnel_status pick_first(const struct funnel_ctx *c, const struct funnel_person *pp,
+                                     struct funnel_pick *out)
+{
+    int32_t p = 0;
+    while (!eligible(c, pp, p))
+        p++;
+    out->depth = 1;
+    out->start = p;
+    out->t[0] = pp->ts[p];
+    return FUNNEL_ST_OK;
 }
 
 /* ---- ordered, no per-step windows and no exclusions (the common case) -- */
@@ -502,19 +507,13 @@ static enum funnel_status ordered_simple(const struct funnel_ctx *c,
     out->depth = 0;
     if (D == 0)
         return FUNNEL_ST_OK;
-    if (D > 1)
-        return greedy_pick(c, pp, D, out);
-    int32_t p = 0;
-    while (!eligible(c, pp, p))
-        p++;
-    out->depth = 1;
-    out->start = p;
-    out->t[0] = pp->ts[p];
-    return FUNNEL_ST_OK;
+    return D > 1 ? greedy_pick(c, pp, D, out) : pick_first(c, pp, out);
 }
 
-static enum funnel_status ordered_person(const struct funnel_ctx *c, const struct funnel_person *pp,
-                           struct funnel_scratch *s, struct funnel_pick *out)
+/* General ordered path: per-step windows and/or exclusions. */
+static enum funnel_status ordered_person(const struct funnel_ctx *c,
+                                         const struct funnel_person *pp,
+                                         struct funnel_scratch *s, struct funnel_pick *out)
 {
     int d_all = fwd_depth(c, pp, false, s);
     if (d_all < 0)
@@ -526,15 +525,8 @@ static enum funnel_status ordered_person(const struct funnel_ctx *c, const struc
     if (pp->xm && !c->drop && (D = fwd_depth(c, pp, true, s)) < 0)
         return FUNNEL_ST_OOM;
     bool tail = pp->xm && c->drop && c->gapx[D - 1] != 0;
-    if (D == 1 && !tail) {
-        int32_t p = 0;
-        while (!eligible(c, pp, p))
-            p++;
-        out->depth = 1;
-        out->start = p;
-        out->t[0] = pp->ts[p];
-        return FUNNEL_ST_OK;
-    }
+    if (D == 1 && !tail)
+        return pick_first(c, pp, out);
     int32_t ns = bwd(c, pp, D, 0, pp->n - 1, -1, s);
     if (ns < 0)
         return FUNNEL_ST_OOM;
@@ -549,255 +541,6 @@ static enum funnel_status ordered_person(const struct funnel_ctx *c, const struc
     return walk(c, pp, s, D, 0, out->start, out) ? FUNNEL_ST_OK : FUNNEL_ST_BUG;
 }
 
-/* ---- strict ------------------------------------------------------------ */
-
-/* Steps reached by the run of consecutive events starting at s. */
-static int strict_run(const struct funnel_ctx *c, const struct funnel_person *pp, int32_t s)
-{
-    const int64_t *ts = pp->ts;
-    int r = 1;
-    while (r < c->K && s + r < pp->n && (pp->mask[s + r] >> r & 1u) &&
-           ts[s + r] - ts[s + r - 1] <= c->sw[r] && ts[s + r] - ts[s] <= c->W)
-        r++;
-    return r;
-}
-
-static bool strict_tail_ok(const struct funnel_ctx *c, const struct funnel_person *pp, int D, int32_t s)
-{
-    for (int32_t q = s + D; q < pp->n && pp->ts[q] - pp->ts[s] <= c->W; q++)
-        if (pp->xm[q] & c->gapx[D - 1])
-            return false;
-    return true;
-}
-
-static void strict_person(const struct funnel_ctx *c, const struct funnel_person *pp, struct funnel_pick *out)
-{
-    int best = 0;
-    int32_t first = -1;
-    for (int32_t p = 0; p < pp->n && best < c->K; p++) {
-        if (!eligible(c, pp, p))
-            continue;
-        int r = strict_run(c, pp, p);
-        if (r > best) {
-            best = r;
-            first = p;
-        }
-    }
-    out->depth = best;
-    if (best == 0)
-        return;
-    int32_t s0 = first;
-    if (pp->xm && c->drop && c->gapx[best - 1]) {
-        s0 = -1;
-        for (int32_t p = first; p < pp->n && s0 < 0; p++)
-            if (eligible(c, pp, p) && strict_run(c, pp, p) == best &&
-                strict_tail_ok(c, pp, best, p))
-                s0 = p;
-        if (s0 < 0) {
-            out->depth = -1;
-            return;
-        }
-    }
-    out->start = s0;
-    for (int k = 0; k < best; k++)
-        out->t[k] = pp->ts[s0 + k];
-}
-
-/* ---- unordered --------------------------------------------------------- */
-
-static bool ensure_unordered(struct funnel_scratch *s, size_t n)
-{
-    size_t hc = 16;
-    while (hc < 2 * n)
-        hc *= 2;
-    if (s->hash_cap < hc) {
-        int32_t *h = realloc(s->hash, hc * sizeof *h);
-        if (!h)
-            return false;
-        s->hash = h;
-        s->hash_cap = hc;
-    }
-    if (!s->mid)
-        s->mid = malloc(s->pos_cap * sizeof *s->mid);
-    if (!s->umask)
-        s->umask = malloc(s->pos_cap * sizeof *s->umask);
-    if (!s->ucnt)
-        s->ucnt = malloc(s->pos_cap * sizeof *s->ucnt);
-    if (!s->uused)
-        s->uused = malloc(s->pos_cap * sizeof *s->uused);
-    if (!s->uvis)
-        s->uvis = malloc(s->pos_cap);
-    return s->mid && s->umask && s->ucnt && s->uused && s->uvis;
-}
-
-/* Give each event a distinct-mask id (-1: matches no step). Returns the
- * number of distinct masks; *single: every mask has one bit. */
-static int32_t mask_ids(const struct funnel_ctx *c, const struct funnel_person *pp, struct funnel_scratch *s,
-                        bool *single)
-{
-    size_t hsize = 16; /* per person, so small persons stay cheap */
-    while (hsize < 2 * (size_t)pp->n)
-        hsize *= 2;
-    size_t hm = hsize - 1;
-    memset(s->hash, -1, hsize * sizeof *s->hash);
-    int32_t M = 0;
-    *single = true;
-    for (int32_t p = 0; p < pp->n; p++) {
-        uint32_t m = pp->mask[p] & c->full;
-        s->mid[p] = -1;
-        if (!m)
-            continue;
-        if (m & (m - 1))
-            *single = false;
-        size_t h = (m * 2654435761u) & hm;
-        while (s->hash[h] >= 0 && s->umask[s->hash[h]] != m)
-            h = (h + 1) & hm;
-        if (s->hash[h] < 0) {
-            s->hash[h] = M;
-            s->umask[M] = m;
-            s->ucnt[M++] = 0;
-        }
-        s->mid[p] = s->hash[h];
-    }
-    return M;
-}
-
-struct matcher {
-    const uint32_t *um;
-    const int32_t *cnt;
-    int32_t *used;
-    uint8_t *vis;
-    int32_t M;
-    int K;
-    int32_t assign[FUNNEL_MAX_STEPS];
-};
-
-/* Kuhn's augmenting path from step j over masks with multiplicity. */
-static bool kuhn(struct matcher *mt, int j)
-{
-    for (int32_t id = 0; id < mt->M; id++) {
-        if (mt->vis[id] || mt->cnt[id] == 0 || !(mt->um[id] >> j & 1u))
-            continue;
-        mt->vis[id] = 1;
-        if (mt->used[id] < mt->cnt[id]) {
-            mt->used[id]++;
-            mt->assign[j] = id;
-            return true;
-        }
-        for (int j2 = 0; j2 < mt->K; j2++)
-            if (mt->assign[j2] == id && kuhn(mt, j2)) {
-                mt->assign[j] = id;
-                return true;
-            }
-    }
-    return false;
-}
-
-/* Maximum number of steps matched to distinct events of the window. */
-static int max_matching(const struct funnel_ctx *c, struct funnel_scratch *s, int32_t M)
-{
-    struct matcher mt = {s->umask, s->ucnt, s->uused, s->uvis, M, c->K, {0}};
-    memset(s->uused, 0, (size_t)M * sizeof *s->uused);
-    int size = 0;
-    for (int j = 0; j < c->K; j++)
-        mt.assign[j] = -1;
-    for (int j = 0; j < c->K; j++) {
-        memset(s->uvis, 0, (size_t)M);
-        if (kuhn(&mt, j))
-            size++;
-    }
-    return size;
-}
-
-struct window {
-    int32_t cntbit[FUNNEL_MAX_STEPS];
-    int nbits;
-};
-
-static void win_add(const struct funnel_ctx *c, const struct funnel_person *pp, struct funnel_scratch *s,
-                    struct window *w, int32_t p, int delta)
-{
-    if (s->mid[p] < 0)
-        return;
-    s->ucnt[s->mid[p]] += delta;
-    for (uint32_t b = pp->mask[p] & c->full; b; b &= b - 1) {
-        int k = lowbit(b);
-        if (delta > 0 && w->cntbit[k]++ == 0)
-            w->nbits++;
-        if (delta < 0 && --w->cntbit[k] == 0)
-            w->nbits--;
-    }
-}
-
-/* Event-side augmenting path for the incremental matching of one window. */
-static bool aug_event(const struct funnel_person *pp, uint32_t full, int32_t q, int32_t *owner,
-                      uint32_t *vis)
-{
-    for (uint32_t b = pp->mask[q] & full & ~*vis; b; b &= b - 1) {
-        int k = lowbit(b);
-        if (*vis >> k & 1u)
-            continue;
-        *vis |= 1u << k;
-        if (owner[k] < 0 || aug_event(pp, full, owner[k], owner, vis)) {
-            owner[k] = q;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Instants at which the window of anchor a first holds 1, 2, .. D steps. */
-static void unordered_times(const struct funnel_ctx *c, const struct funnel_person *pp, int32_t a,
-                            int D, struct funnel_pick *out)
-{
-    int32_t owner[FUNNEL_MAX_STEPS];
-    for (int k = 0; k < c->K; k++)
-        owner[k] = -1;
-    int size = 0;
-    for (int32_t q = a; q < pp->n && size < D && pp->ts[q] - pp->ts[a] <= c->W; q++) {
-        uint32_t vis = 0;
-        if ((pp->mask[q] & c->full) && aug_event(pp, c->full, q, owner, &vis))
-            out->t[size++] = pp->ts[q];
-    }
-}
-
-static enum funnel_status unordered_person(const struct funnel_ctx *c, const struct funnel_person *pp,
-                                   struct funnel_scratch *s, struct funnel_pick *out)
-{
-    if (!ensure_unordered(s, (size_t)pp->n))
-        return FUNNEL_ST_OOM;
-    bool single;
-    int32_t M = mask_ids(c, pp, s, &single);
-    struct window w;
-    memset(&w, 0, sizeof w);
-    int best = 0;
-    int32_t lo = 0, hi = -1, s0 = -1;
-    for (int32_t a = 0; a < pp->n && best < c->K; a++) {
-        if (s->mid[a] < 0 || pp->ts[a] < c->from || pp->ts[a] >= c->to)
-            continue;
-        for (; lo < a; lo++)
-            if (lo <= hi)
-                win_add(c, pp, s, &w, lo, -1);
-        if (hi < a - 1)
-            hi = a - 1;
-        while (hi + 1 < pp->n && pp->ts[hi + 1] - pp->ts[a] <= c->W)
-            win_add(c, pp, s, &w, ++hi, +1);
-        if (w.nbits <= best)
-            continue;
-        int d = single ? w.nbits : max_matching(c, s, M);
-        if (d > best) {
-            best = d;
-            s0 = a;
-        }
-    }
-    out->depth = best;
-    if (best > 0) {
-        out->start = s0;
-        unordered_times(c, pp, s0, best, out);
-    }
-    return FUNNEL_ST_OK;
-}
-
 /* ---- dispatch ------------------------------------------------------------ */
 
 enum funnel_status funnel_person_pick(const struct funnel_ctx *c,
@@ -808,10 +551,12 @@ enum funnel_status funnel_person_pick(const struct funnel_ctx *c,
         return FUNNEL_ST_OOM;
     switch (c->order) {
     case FUNNEL_STRICT:
-        strict_person(c, pp, out);
+        funnel_strict_pick(c, pp, out);
         return FUNNEL_ST_OK;
     case FUNNEL_UNORDERED:
-        return unordered_person(c, pp, s, out);
+        if (!s->u && !(s->u = funnel_uscratch_new()))
+            return FUNNEL_ST_OOM;
+        return funnel_unordered_pick(c, pp, s->u, out);
     case FUNNEL_ORDERED:
     default:
         if (!pp->xm && !c->has_step_windows)

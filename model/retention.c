@@ -222,7 +222,8 @@ bool retention_compute(const struct calendar *cal, const struct retention_params
     struct acc a = {params, res, NULL, NULL, NULL};
     bool ok = alloc_result(res, params);
     if (ok && params->mode == RETENTION_UNBOUNDED) {
-        a.diff = calloc((size_t)params->n_cohorts * ((size_t)params->n_periods + 1), sizeof *a.diff);
+        size_t nd = (size_t)params->n_cohorts * ((size_t)params->n_periods + 1);
+        a.diff = calloc(nd, sizeof *a.diff);
         ok = a.diff != NULL;
     }
     a.ret_p = malloc((max_n + 1) * sizeof *a.ret_p);

@@ -7,8 +7,8 @@
  * of REPS runs of each. Not built by the Makefile:
  *
  *   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I. bench/query/bench_model.c \
- *      model/funnel.c model/funnel_engine.c model/retention.c model/calendar.c \
- *      model/activity.c model/lifecycle.c -lm -o build/bench_model
+ *      model/funnel.c model/funnel_engine.c model/funnel_modes.c model/retention.c \
+ *      model/calendar.c model/activity.c model/lifecycle.c -lm -o build/bench_model
  *   build/bench_model [persons] [events_per_person]
  */
 #include <stdio.h>

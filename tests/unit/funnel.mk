@@ -1,1 +1,1 @@
-test_funnel_SRCS := model/funnel.c model/funnel_engine.c
+test_funnel_SRCS := model/funnel.c model/funnel_engine.c model/funnel_modes.c
