@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers/order_routes.h"
+#include "handlers/orders.h"
 #include "handlers/segment.h"
 #include "server/app.h"
 #include "server/auth.h"
@@ -52,13 +54,24 @@ static void free_rows(struct ingest_row *rows, int n)
 	free(rows);
 }
 
+static void free_orders(struct order_row *orders, int n)
+{
+	for (int i = 0; i < n; i++)
+		order_row_cleanup(&orders[i]);
+	free(orders);
+}
+
+/* Events go through the group-commit writer with any orders attached (one
+ * transaction); orders alone go straight to the database (order_routes.h). */
 static void commit_rows(struct http_req *req, struct http_resp *resp, struct ingest_row *rows, int n,
-			struct app_err *err)
+			const struct order_row *orders, int n_orders, struct app_err *err)
 {
 	struct ingest_job job = { .project_id = req->project_id, .received_us = req->received_us,
-				  .rows = rows, .n = n };
+				  .rows = rows, .n = n, .orders = orders, .n_orders = n_orders };
+	bool ok = n > 0 ? writer_submit(req->app->writer, &job, err)
+			: orders_commit(req, orders, n_orders, err);
 
-	if (!writer_submit(req->app->writer, &job, err))
+	if (!ok)
 		http_resp_error(resp, err);
 	else
 		http_resp_success(resp);
@@ -69,7 +82,9 @@ static void ingest_single(struct http_req *req, struct http_resp *resp, enum ev_
 	struct app_err err = { 0 };
 	struct segment_ctx ctx = { .received_us = req->received_us };
 	struct ingest_row *row = calloc(1, sizeof(*row));
+	struct order_row order = { 0 };
 	json_t *root = NULL;
+	int n_orders = 0;
 
 	if (!row) {
 		err_set(&err, 500, "internal", NULL, "out of memory");
@@ -78,7 +93,13 @@ static void ingest_single(struct http_req *req, struct http_resp *resp, enum ev_
 	if (!(root = ingest_parse_body(req, &err)) || !auth_body(req, root, &err) ||
 	    !segment_parse_message(root, type, &ctx, "", row, &err))
 		goto fail;
-	commit_rows(req, resp, row, 1, &err);
+	/* Segment e-commerce "Order Completed"/"Order Refunded" also write the order. */
+	if ((n_orders = orders_from_segment(root, row, "", &order, &err)) < 0) {
+		ingest_row_cleanup(row);
+		goto fail;
+	}
+	commit_rows(req, resp, row, 1, &order, n_orders, &err);
+	order_row_cleanup(&order);
 	free_rows(row, 1);
 	json_decref(root);
 	return;
@@ -101,10 +122,12 @@ void h_ingest_batch(struct http_req *req, struct http_resp *resp)
 	struct segment_ctx ctx = { .received_us = req->received_us,
 				   .max_message_bytes = (size_t)req->app->cfg->max_message_bytes };
 	struct ingest_row *rows = NULL;
+	struct order_row *orders = NULL;
 	json_t *root = NULL, *batch, *msg;
 	const json_t *bctx;
-	size_t i, n = 0;
+	size_t i, n = 0, n_orders = 0;
 	char path[32];
+	int k;
 
 	if (!(root = ingest_parse_body(req, &err)) || !auth_body(req, root, &err))
 		goto fail;
@@ -127,22 +150,36 @@ void h_ingest_batch(struct http_req *req, struct http_resp *resp)
 		goto fail;
 	}
 	rows = calloc(json_array_size(batch), sizeof(*rows));
-	if (!rows) {
+	orders = calloc(json_array_size(batch), sizeof(*orders));
+	if (!rows || !orders) {
 		err_set(&err, 500, "internal", NULL, "out of memory");
 		goto fail;
 	}
 	json_array_foreach(batch, i, msg) {
 		snprintf(path, sizeof(path), "batch[%zu]", i);
-		if (!segment_parse_message(msg, 0, &ctx, path, &rows[i], &err))
+		/* type "order": a generic order (handlers/orders.h), not an event. */
+		if (json_is_string(json_object_get(msg, "type")) &&
+		    strcmp(json_string_value(json_object_get(msg, "type")), "order") == 0) {
+			if (!orders_parse(msg, path, req->received_us, &orders[n_orders], &err))
+				goto fail;
+			n_orders++;
+			continue;
+		}
+		if (!segment_parse_message(msg, 0, &ctx, path, &rows[n], &err))
 			goto fail;
 		n++;
+		if ((k = orders_from_segment(msg, &rows[n - 1], path, &orders[n_orders], &err)) < 0)
+			goto fail;
+		n_orders += (size_t)k;
 	}
-	commit_rows(req, resp, rows, (int)n, &err);
+	commit_rows(req, resp, rows, (int)n, orders, (int)n_orders, &err);
 	free_rows(rows, (int)n);
+	free_orders(orders, (int)n_orders);
 	json_decref(root);
 	return;
 fail:
 	http_resp_error(resp, &err);
 	free_rows(rows, (int)n);
+	free_orders(orders, (int)n_orders);
 	json_decref(root);
 }

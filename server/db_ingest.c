@@ -13,6 +13,7 @@
 
 #include "model/identity.h"
 #include "server/db_internal.h"
+#include "server/db_orders.h"
 
 /* Growable text buffer for array literals; `failed` is sticky (PgBouncer's pktbuf). */
 struct abuf {
@@ -352,6 +353,18 @@ static int cmp_job_project(const void *a, const void *b)
 	return (x->project_id > y->project_id) - (x->project_id < y->project_id);
 }
 
+/* Orders riding on the jobs of one project (a /v1/batch mixing events and
+ * orders): applied after the project's events, in the same transaction and
+ * under the same advisory lock, by db_orders.c. */
+static bool apply_orders(struct db *db, struct ingest_job *const *jobs, int n, struct app_err *err)
+{
+	for (int i = 0; i < n; i++)
+		if (jobs[i]->n_orders > 0 &&
+		    !db_orders_apply(db, jobs[i]->project_id, jobs[i]->orders, jobs[i]->n_orders, NULL, err))
+			return false;
+	return true;
+}
+
 bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, struct app_err *err)
 {
 	struct ingest_ctx c = { .db = db, .err = err };
@@ -378,6 +391,7 @@ bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, stru
 	for (int i = 0; i < n;) {
 		struct proj_rows pr = { sorted[i]->project_id, rows, 0 };
 		int64_t *rv = recv;
+		int first = i;
 		while (i < n && sorted[i]->project_id == pr.project_id) {
 			for (int k = 0; k < sorted[i]->n; k++) {
 				rows[pr.n] = &sorted[i]->rows[k];
@@ -385,7 +399,7 @@ bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, stru
 			}
 			i++;
 		}
-		if (!ingest_project(&c, &pr, rv))
+		if (!ingest_project(&c, &pr, rv) || !apply_orders(db, sorted + first, i - first, err))
 			goto out;
 	}
 	ok = db_exec(db, "COMMIT", err);

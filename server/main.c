@@ -13,6 +13,7 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/db.h"
+#include "server/db_orders.h"
 #include "server/http.h"
 #include "server/log.h"
 #include "server/migrate.h"
@@ -29,6 +30,8 @@ static void usage(FILE *out)
 		"  keys create --project NAME --kind write|read\n"
 		"                                         create a key (printed once, last line)\n"
 		"  keys revoke KEY                        revoke a key\n"
+		"  secrets set --project NAME [--shopify S] [--stripe S] [--woocommerce S]\n"
+		"                                         set webhook signing secrets (\"\" removes)\n"
 		"  --help                                 this text\n\n");
 	config_print_help(out);
 }
@@ -102,6 +105,45 @@ static int cmd_keys(const struct config *cfg, int argc, char **argv)
 		}
 	} else {
 		usage(stderr);
+		rc = 2;
+	}
+	db_close(db);
+	return rc;
+}
+
+/* Webhook secrets are never printed or logged; only which ones were set. */
+static int cmd_secrets(const struct config *cfg, int argc, char **argv)
+{
+	static const char *const sources[] = { "shopify", "stripe", "woocommerce" };
+	const char *project = arg_value(argc, argv, "--project");
+	struct app_err err = { 0 };
+	struct db *db;
+	int rc = 0, n = 0;
+
+	if (argc < 3 || strcmp(argv[2], "set") != 0 || !project || !*project) {
+		fprintf(stderr, "cohortd: secrets set --project NAME [--shopify S] [--stripe S] "
+				"[--woocommerce S]\n");
+		return 2;
+	}
+	db = open_migrated(cfg, 0);
+	if (!db)
+		return 1;
+	for (int i = 0; i < 3 && rc == 0; i++) {
+		char flag[32];
+		const char *secret;
+		snprintf(flag, sizeof(flag), "--%s", sources[i]);
+		if (!(secret = arg_value(argc, argv, flag)))
+			continue;
+		if (!db_webhook_secret_set(db, project, sources[i], secret, &err)) {
+			fprintf(stderr, "cohortd: %s\n", err.message);
+			rc = 1;
+		} else {
+			printf("%s secret for project %s %s\n", sources[i], project, *secret ? "set" : "removed");
+			n++;
+		}
+	}
+	if (rc == 0 && n == 0) {
+		fprintf(stderr, "cohortd: give at least one of --shopify, --stripe, --woocommerce\n");
 		rc = 2;
 	}
 	db_close(db);
@@ -203,6 +245,8 @@ int main(int argc, char **argv)
 		db_close(db);
 	} else if (strcmp(argv[1], "keys") == 0)
 		rc = cmd_keys(&cfg, argc, argv);
+	else if (strcmp(argv[1], "secrets") == 0)
+		rc = cmd_secrets(&cfg, argc, argv);
 	else {
 		usage(stderr);
 		rc = 2;

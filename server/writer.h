@@ -35,11 +35,17 @@ struct ingest_row {
 	char *traits;         /* identify: JSON object merged into the person; else NULL */
 };
 
+struct order_row;
+
 struct ingest_job {
 	int64_t project_id;
 	int64_t received_us;
 	struct ingest_row *rows;
 	int n;
+	/* Orders of the same /v1/batch (server/order_row.h), committed in the
+	 * events' transaction so the batch stays all-or-nothing. */
+	const struct order_row *orders;
+	int n_orders;
 	/* Filled by the writer: */
 	bool done;
 	struct app_err err;   /* status 0 = committed */
