@@ -27,7 +27,7 @@ else
   step "unit tests (ASan/UBSan)"
   COHORTD_SAN=1 tests/run_unit.sh build-asan | sed -E 's/^(not ok|ok) - /\1 - asan: /' | tap
   step "integration tests (ASan/UBSan)"
-  COHORTD_SAN=1 LOADGEN=build-asan/tools/loadgen tests/integration/run.sh build-asan | sed -E 's/^(not ok|ok) - /\1 - asan: /' | tap
+  COHORTD_SAN=1 LOADGEN=build/tools/loadgen tests/integration/run.sh build-asan | sed -E 's/^(not ok|ok) - /\1 - asan: /' | tap
 fi
 
 passed=$(grep -c '^ok' "$log"); failed=$(grep -c '^not ok' "$log")
