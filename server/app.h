@@ -10,6 +10,7 @@ struct db_pool;
 struct writer;
 struct auth_cache;
 struct http_server;
+struct scheduler;
 
 struct app {
 	const struct config *cfg;
@@ -18,6 +19,7 @@ struct app {
 	struct writer *writer;      /* group-commit event writer */
 	struct auth_cache *auth;
 	struct http_server *http;   /* set once serving; for /metrics */
+	struct scheduler *scheduler; /* scoring runs (server/scheduler.h) */
 };
 
 #endif

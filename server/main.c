@@ -18,6 +18,7 @@
 #include "server/log.h"
 #include "server/migrate.h"
 #include "server/routes.h"
+#include "server/scheduler.h"
 #include "server/writer.h"
 
 static void usage(FILE *out)
@@ -169,9 +170,15 @@ static int cmd_serve(const struct config *cfg)
 	struct app app = { .cfg = cfg };
 	struct app_err err = { 0 };
 	sigset_t sigs;
-	int sig = 0, rc = 1;
+	int sig = 0, rc = 1, interval_s;
 	struct db *admin;
+	char why[192];
 
+	/* A bad COHORTD_SCORE_INTERVAL stops start-up before anything else. */
+	if (!scheduler_parse_interval(cfg->score_interval, &interval_s, why, sizeof(why))) {
+		fprintf(stderr, "cohortd: %s\n", why);
+		return 2;
+	}
 	/* Block the stop signals in every thread; main collects them with sigwait. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -192,7 +199,8 @@ static int cmd_serve(const struct config *cfg)
 	app.writer = writer_start(cfg->database_url, cfg->writer_batch_rows, cfg->writer_queue_rows,
 				  cfg->statement_timeout_ms);
 	app.auth = auth_cache_new(cfg->key_cache_ttl);
-	if (!app.pool || !app.read_pool || !app.writer || !app.auth)
+	app.scheduler = scheduler_start(cfg, &err);
+	if (!app.pool || !app.read_pool || !app.writer || !app.auth || !app.scheduler)
 		goto out;
 	app.http = http_start(&app, routes, &err);
 	if (!app.http) {
@@ -206,6 +214,7 @@ static int cmd_serve(const struct config *cfg)
 	app.http = NULL;
 	rc = 0;
 out:
+	scheduler_stop(app.scheduler); /* after HTTP: no request can queue a run any more */
 	writer_stop(app.writer);
 	if (app.read_pool != app.pool)
 		db_pool_free(app.read_pool);
