@@ -4,6 +4,9 @@
 #include "handlers/health.h"
 #include "handlers/ingest.h"
 #include "handlers/order_routes.h"
+#include "handlers/persons.h"
+#include "handlers/scores.h"
+#include "handlers/segments.h"
 
 /* method, pattern, auth, JSON body required, batch-size body limit, handler */
 const struct http_route routes[] = {
@@ -33,5 +36,14 @@ const struct http_route routes[] = {
 	{ "POST", "/v1/webhooks/shopify", HTTP_AUTH_SIGNED, false, true, h_webhook_shopify },
 	{ "POST", "/v1/webhooks/stripe", HTTP_AUTH_SIGNED, false, true, h_webhook_stripe },
 	{ "POST", "/v1/webhooks/woocommerce", HTTP_AUTH_SIGNED, false, true, h_webhook_woocommerce },
+
+	/* Segments and scores (docs/scoring.md). A scoring run only derives data
+	 * from what is stored, so the read key may start one. */
+	{ "GET", "/v1/segments/{kind}", HTTP_AUTH_READ, false, false, h_segments_get },
+	{ "GET", "/v1/segments/{kind}/{segment}/persons", HTTP_AUTH_READ, false, false,
+	  h_segments_persons_get },
+	{ "POST", "/v1/scores/run", HTTP_AUTH_READ, false, false, h_scores_run_post },
+	{ "GET", "/v1/scores/runs/{id}", HTTP_AUTH_READ, false, false, h_scores_run_get },
+	{ "GET", "/v1/persons/{id}", HTTP_AUTH_READ, false, false, h_persons_get },
 	{ NULL, NULL, HTTP_AUTH_NONE, false, false, NULL },
 };

@@ -1,0 +1,53 @@
+/*
+ * persons.c - see persons.h. One SQL statement builds the profile
+ * (server/db_scores_read.c); this only decorates and answers it.
+ */
+#include "handlers/persons.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers/scores.h"
+#include "server/app.h"
+#include "server/db.h"
+#include "server/db_scores.h"
+#include "server/scoring.h"
+
+void h_persons_get(struct http_req *req, struct http_resp *resp)
+{
+	static const char *const allowed[] = { NULL };
+	struct app_err err = { 0 };
+	struct db *db;
+	char *text = NULL;
+	bool found = false, ok;
+	json_t *j;
+
+	if (!scores_check_params(req, allowed, &err))
+		goto fail;
+	if (strlen(req->params[0]) > 255) {
+		err_set(&err, 400, "validation_failed", "id", "distinct ids are at most 255 bytes");
+		goto fail;
+	}
+	if (!(db = db_acquire(req->app->read_pool, 2000, &err)))
+		goto fail;
+	ok = db_scores_person(db, req->project_id, req->params[0], &text, &found, &err);
+	db_release(req->app->read_pool, db);
+	if (!ok)
+		goto fail;
+	if (!found) {
+		err_set(&err, 404, "not_found", NULL, "no person with distinct id '%.128s'",
+			req->params[0]);
+		goto fail;
+	}
+	j = json_loads(text, 0, NULL);
+	free(text);
+	if (!j) {
+		err_set(&err, 500, "internal", NULL, "profile encoding failed");
+		goto fail;
+	}
+	scoring_decorate(json_object_get(j, "scores"));
+	resp->json = j;
+	return;
+fail:
+	http_resp_error(resp, &err);
+}
