@@ -5,6 +5,7 @@
 #   make test       install, build, run every suite (normal + ASan/UBSan), one summary line
 #   make unit       unit tests only (no database)
 #   make asan       the whole suite under -fsanitize=address,undefined
+#   make fuzz       build the libFuzzer target (tests/fuzz/fuzz.mk explains how to run it)
 #   make clean
 #
 # Unit tests: every tests/unit/test_NAME.c becomes build/tests/test_NAME. It links
@@ -42,7 +43,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Load and baseline tools of bench/ingest (also used by the durability tests).
 TOOLS      := $(BUILD)/tools/loadgen $(BUILD)/tools/copyload
 
-.PHONY: all deps run test unit unit-bins tools itest asan clean
+.PHONY: all deps run test unit unit-bins tools itest asan clean fuzz
 all: $(BUILD)/cohortd
 
 unit-bins: $(UNIT_BINS)
@@ -100,6 +101,11 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all unit-bins
 	@COHORTD_SAN=1 tests/run_unit.sh build-asan
 	@COHORTD_SAN=1 tests/integration/run.sh build-asan
+
+# libFuzzer targets for the order and webhook parsers; make test replays
+# their seed corpus (tests/unit/test_fuzz_corpus.c).
+fuzz:
+	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
 
 clean:
 	rm -rf build build-asan build-fuzz
