@@ -51,6 +51,7 @@ struct scheduler {
 	struct db *ctl, *data;      /* used by the thread only */
 	int64_t run_id;             /* the run executing (progress hook) */
 	double last_progress_ms;
+	int64_t last_scored;        /* last progress written */
 };
 
 bool scheduler_parse_interval(const char *s, int *seconds, char *why, size_t cap)
@@ -180,9 +181,12 @@ static bool on_progress(void *arg, int64_t scored, int64_t total)
 
 	if (is_stopping(s))
 		return false;
-	/* Progress is advisory: a failed update does not fail the run. */
-	if (scored == 0 || scored == total || now - s->last_progress_ms >= PROGRESS_EVERY_MS) {
+	/* Progress is advisory: a failed update does not fail the run. The first
+	 * rows are reported at once (small runs are sent before 250 ms pass). */
+	if (scored == 0 || scored == total || s->last_scored == 0 ||
+	    now - s->last_progress_ms >= PROGRESS_EVERY_MS) {
 		s->last_progress_ms = now;
+		s->last_scored = scored;
 		if (!db_scores_run_progress(s->ctl, s->run_id, scored, total, &err))
 			log_warn("scoring: run %lld: progress update failed", (long long)s->run_id);
 	}
@@ -204,6 +208,7 @@ static void execute(struct scheduler *s, int64_t run_id)
 		return;
 	s->run_id = run_id;
 	s->last_progress_ms = 0;
+	s->last_scored = 0;
 	ok = scoring_run(s->data, project_id, run_id, &hooks, &timings, &err);
 	if (!ok && is_stopping(s))
 		err_set(&err, 503, "shutting_down", NULL, "interrupted: cohortd is shutting down");
