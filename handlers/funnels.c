@@ -391,10 +391,10 @@ static json_t *render_json(const struct funnel_req *f, const struct query_range 
 
 	query_format_time(qr->from_us, from);
 	query_format_time(qr->to_us, to);
-	out = json_pack("{s:s, s:f, s:s, s:s, s:s, s:o, s:I}", "mode", modes[f->order],
+	out = json_pack("{s:s, s:f, s:s, s:s, s:s, s:o, s:I, s:s}", "mode", modes[f->order],
 			"window_seconds", (double)f->window_us / 1e6, "from", from, "to", to, "tz",
 			qr->tz, "steps", steps_json(f, all, 0), "persons_dropped_by_exclusion",
-			(json_int_t)all->n_dropped);
+			(json_int_t)all->n_dropped, "source", db_seq_source());
 	if (!labels || !res)
 		return out;
 	vals = json_array();
@@ -457,7 +457,7 @@ static void funnel_answer(struct http_req *req, struct funnel_req *f, struct htt
 			.until_us = qr.to_us + f->window_us, .steps = f->steps, .n_steps = f->n_steps,
 			.excl = f->excl, .n_excl = f->n_excl, .global = f->global,
 			.n_global = f->n_global, .breakdown = f->breakdown,
-			.all_events = f->order == FUNNEL_STRICT,
+			.all_events = f->order == FUNNEL_STRICT, .store = req->app->store,
 		};
 		if (!db_seq_fetch(db, &spec, &rows, &err))
 			goto fail;

@@ -11,6 +11,7 @@ struct writer;
 struct auth_cache;
 struct http_server;
 struct scheduler;
+struct store;
 
 struct app {
 	const struct config *cfg;
@@ -20,6 +21,7 @@ struct app {
 	struct auth_cache *auth;
 	struct http_server *http;   /* set once serving; for /metrics */
 	struct scheduler *scheduler; /* scoring runs (server/scheduler.h) */
+	struct store *store;        /* in-memory event copy, NULL when off (server/store.h) */
 };
 
 #endif

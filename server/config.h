@@ -28,6 +28,9 @@ struct config {
 	char *score_interval;      /* "15m", "1h", "" = scheduled scoring off */
 	char *log_level;           /* debug|info|warn|error */
 	bool dev;                  /* print dev write/read keys for project "default" */
+	bool store;                /* keep the in-memory event copy for queries */
+	int store_max_events;      /* beyond this the copy is dropped (24 B/event) */
+	int store_margin;          /* seconds of recent rows re-read from other writers */
 };
 
 /* Fill defaults, then environment, then argv flags (--name value or --name=value).

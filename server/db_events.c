@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "server/db_internal.h"
+#include "server/db_store.h"
+#include "server/store.h"
 
 #define FETCH_ROWS "50000"
 
@@ -241,6 +243,53 @@ static bool take_chunk(PGresult *res, struct db_seq_rows *r, size_t *cap, struct
 	return true;
 }
 
+static _Thread_local const char *last_source = "postgres";
+
+const char *db_seq_source(void)
+{
+	return last_source;
+}
+
+/* The store holds names and times only: no property filters or values. */
+static bool store_can_answer(const struct db_seq_spec *sp)
+{
+	if (!sp->store || sp->breakdown || sp->n_global > 0 || !store_ready(sp->store))
+		return false;
+	for (int k = 0; k < sp->n_steps; k++)
+		if (sp->steps[k].n_filters > 0 || !sp->steps[k].event)
+			return false;
+	for (int k = 0; k < sp->n_excl; k++)
+		if (sp->excl[k].n_filters > 0 || !sp->excl[k].event)
+			return false;
+	return true;
+}
+
+static bool fetch_from_store(struct db *db, const struct db_seq_spec *sp, struct db_seq_rows *r,
+			     struct app_err *err)
+{
+	const char *steps[32], *excl[32];
+	struct store_query q = { .project_id = sp->project_id, .from_us = sp->from_us,
+				 .until_us = sp->until_us, .steps = steps, .n_steps = sp->n_steps,
+				 .excl = excl, .n_excl = sp->n_excl, .all_events = sp->all_events };
+	int64_t *old_ids = NULL, *new_ids = NULL;
+	bool ok;
+
+	if (sp->n_steps > 32 || sp->n_excl > 32)
+		return false;
+	for (int k = 0; k < sp->n_steps; k++)
+		steps[k] = sp->steps[k].event;
+	for (int k = 0; k < sp->n_excl; k++)
+		excl[k] = sp->excl[k].event;
+	if (!db_store_overrides(db, sp->project_id, &old_ids, &new_ids, &q.n_ov, err))
+		return false;
+	q.ov_old = old_ids;
+	q.ov_new = new_ids;
+	ok = store_seq(sp->store, &q, r);
+	free(old_ids);
+	free(new_ids);
+	return ok;
+}
+
 bool db_seq_fetch(struct db *db, const struct db_seq_spec *sp, struct db_seq_rows *r,
 		  struct app_err *err)
 {
@@ -251,6 +300,15 @@ bool db_seq_fetch(struct db *db, const struct db_seq_spec *sp, struct db_seq_row
 	PGresult *res;
 
 	memset(r, 0, sizeof(*r));
+	if (store_can_answer(sp)) {
+		if (fetch_from_store(db, sp, r, err)) {
+			last_source = "store";
+			return true;
+		}
+		if (err->status)
+			return false;
+	}
+	last_source = "postgres";
 	build_sql(&q, sp);
 	if (q.failed) {
 		err_set(err, 500, "internal", NULL, "query too complex");

@@ -19,6 +19,7 @@
 #include "server/err.h"
 
 struct db;
+struct store;
 
 /* One funnel step, exclusion, or event selector. */
 struct db_event_step {
@@ -38,6 +39,8 @@ struct db_seq_spec {
 	int n_global;
 	const char *breakdown;       /* property path whose text value is returned, or NULL */
 	bool all_events;             /* also return events matching no step (strict funnels) */
+	struct store *store;         /* answer from the in-memory store when it can (no
+	                                property filters or breakdown); NULL = PostgreSQL */
 };
 
 struct db_seq_rows {
@@ -54,6 +57,9 @@ struct db_seq_rows {
 
 bool db_seq_fetch(struct db *db, const struct db_seq_spec *spec, struct db_seq_rows *rows,
 		  struct app_err *err) MUST_CHECK;
+/* Which path the last db_seq_fetch of this thread took ("store" or
+ * "postgres"), for responses and benchmarks. */
+const char *db_seq_source(void);
 void db_seq_rows_free(struct db_seq_rows *rows);
 
 #endif

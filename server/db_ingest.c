@@ -14,6 +14,7 @@
 #include "model/identity.h"
 #include "server/db_internal.h"
 #include "server/db_orders.h"
+#include "server/store.h"
 
 /* Growable text buffer for array literals; `failed` is sticky (PgBouncer's pktbuf). */
 struct abuf {
@@ -117,6 +118,8 @@ enum { A_PERSON, A_MSGID, A_TYPE, A_EVENT, A_NAME, A_UID, A_AID, A_TS, A_RECV, A
 
 struct ingest_ctx {
 	struct db *db;
+	const char *node;             /* events.ingest_node, NULL when no store */
+	struct ingest_returned *out;  /* inserted rows, or NULL */
 	struct abuf a[A_COUNT];
 	char project[24];
 	struct app_err *err;
@@ -243,6 +246,73 @@ static bool write_identities(struct ingest_ctx *c, const struct ident_result *ir
 	return true;
 }
 
+struct ingest_returned {
+	PGresult **res;
+	int n, cap;
+};
+
+/* Keep the RETURNING result of one INSERT (owned until freed). */
+static bool returned_keep(struct ingest_returned *r, PGresult *res)
+{
+	if (r->n == r->cap) {
+		int cap = r->cap ? r->cap * 2 : 8;
+		PGresult **p = realloc(r->res, (size_t)cap * sizeof(*p));
+		if (!p)
+			return false;
+		r->res = p;
+		r->cap = cap;
+	}
+	r->res[r->n++] = res;
+	return true;
+}
+
+void db_ingest_returned_free(struct ingest_returned *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->n; i++)
+		PQclear(r->res[i]);
+	free(r->res);
+	free(r);
+}
+
+/* Tie order of docs/semantics-analytics.md: ts, received_at, message_id. */
+static int cmp_store_row(const void *a, const void *b)
+{
+	const struct store_row *x = a, *y = b;
+	if (x->ts_us != y->ts_us)
+		return x->ts_us < y->ts_us ? -1 : 1;
+	if (x->recv_us != y->recv_us)
+		return x->recv_us < y->recv_us ? -1 : 1;
+	return strcmp(x->message_id, y->message_id);
+}
+
+void db_ingest_returned_to_store(struct ingest_returned *r, struct store *s)
+{
+	struct store_row *rows;
+	size_t n = 0, k = 0;
+
+	if (!r || !s)
+		return;
+	for (int i = 0; i < r->n; i++)
+		n += (size_t)PQntuples(r->res[i]);
+	rows = malloc((n + 1) * sizeof(*rows));
+	if (!rows)
+		return; /* the sync thread's poll cannot see our rows: log it */
+	for (int i = 0; i < r->n; i++)
+		for (int j = 0; j < PQntuples(r->res[i]); j++, k++) {
+			rows[k].project_id = strtoll(PQgetvalue(r->res[i], j, 0), NULL, 10);
+			rows[k].person_id = strtoll(PQgetvalue(r->res[i], j, 1), NULL, 10);
+			rows[k].event = PQgetvalue(r->res[i], j, 2);
+			rows[k].ts_us = strtoll(PQgetvalue(r->res[i], j, 3), NULL, 10);
+			rows[k].recv_us = strtoll(PQgetvalue(r->res[i], j, 4), NULL, 10);
+			rows[k].message_id = PQgetvalue(r->res[i], j, 5);
+		}
+	qsort(rows, n, sizeof(*rows), cmp_store_row);
+	store_add(s, rows, n);
+	free(rows);
+}
+
 static const char *type_names[] = { "", "1", "2", "3", "4", "5", "6" };
 
 static bool write_events(struct ingest_ctx *c, const struct proj_rows *pr, const int64_t *recv,
@@ -250,11 +320,13 @@ static bool write_events(struct ingest_ctx *c, const struct proj_rows *pr, const
 {
 	static const char ev_sql[] =
 		"INSERT INTO events (project_id, person_id, message_id, type, event, name, user_id,"
-		"                    anonymous_id, ts, received_at, properties, context)"
-		" SELECT $1::bigint, * FROM unnest($2::bigint[], $3::text[], $4::smallint[], $5::text[],"
-		"        $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[],"
-		"        $11::jsonb[], $12::jsonb[])"
-		" ON CONFLICT DO NOTHING";
+		"                    anonymous_id, ts, received_at, properties, context, ingest_node)"
+		" SELECT $1::bigint, *, $13::int FROM unnest($2::bigint[], $3::text[], $4::smallint[],"
+		"        $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[],"
+		"        $10::timestamptz[], $11::jsonb[], $12::jsonb[])"
+		" ON CONFLICT DO NOTHING"
+		" RETURNING project_id, person_id, event, (extract(epoch FROM ts) * 1000000)::int8,"
+		"           (extract(epoch FROM received_at) * 1000000)::int8, message_id";
 	static const char person_sql[] =
 		"INSERT INTO persons AS p (project_id, person_id, first_seen, last_seen, traits)"
 		" SELECT $1::bigint, u.pid, min(u.ts), max(u.ts), cohortd_jsonb_merge(u.tr ORDER BY u.ord)"
@@ -267,7 +339,7 @@ static bool write_events(struct ingest_ctx *c, const struct proj_rows *pr, const
 		"   traits = p.traits || EXCLUDED.traits"
 		" WHERE EXCLUDED.first_seen < p.first_seen OR EXCLUDED.last_seen > p.last_seen"
 		"    OR EXCLUDED.traits <> '{}'::jsonb";
-	const char *vals[12];
+	const char *vals[13];
 	PGresult *res;
 	char ts[64];
 
@@ -294,10 +366,13 @@ static bool write_events(struct ingest_ctx *c, const struct proj_rows *pr, const
 	for (int k = A_PERSON; k <= A_CTX; k++)
 		if (!(vals[k + 1] = ab_end(&c->a[k])))
 			return err_set(c->err, 500, "internal", NULL, "out of memory");
-	res = db_params(c->db, ev_sql, 12, vals, PGRES_COMMAND_OK, "insert events", c->err);
+	vals[12] = c->node;
+	res = db_params(c->db, ev_sql, 13, vals, PGRES_TUPLES_OK, "insert events", c->err);
 	if (!res)
 		return false;
-	PQclear(res);
+	/* What was really inserted (duplicates skipped), for the in-memory store. */
+	if (!c->out || !returned_keep(c->out, res))
+		PQclear(res);
 	vals[1] = c->a[A_PERSON].s;
 	vals[2] = c->a[A_TS].s;
 	vals[3] = ab_end(&c->a[A_TRAITS]);
@@ -365,9 +440,18 @@ static bool apply_orders(struct db *db, struct ingest_job *const *jobs, int n, s
 	return true;
 }
 
-bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, struct app_err *err)
+bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, int32_t node,
+		      struct ingest_returned **returned, struct app_err *err)
 {
 	struct ingest_ctx c = { .db = db, .err = err };
+	char node_s[16];
+
+	if (returned) {
+		*returned = calloc(1, sizeof(**returned));
+		snprintf(node_s, sizeof(node_s), "%d", node);
+		c.node = node_s;
+		c.out = *returned;
+	}
 	struct ingest_job **sorted = NULL;
 	const struct ingest_row **rows = NULL;
 	int64_t *recv = NULL;
@@ -404,8 +488,13 @@ bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, stru
 	}
 	ok = db_exec(db, "COMMIT", err);
 out:
-	if (!ok)
+	if (!ok) {
 		db_rollback(db);
+		if (returned) {
+			db_ingest_returned_free(*returned);
+			*returned = NULL;
+		}
+	}
 	for (int k = 0; k < A_COUNT; k++)
 		free(c.a[k].s);
 	free(sorted);

@@ -5,6 +5,7 @@
 #define DB_INGEST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "server/err.h"
 #include "server/writer.h"
@@ -15,8 +16,16 @@ struct db;
  * per-project advisory lock, insert new identities, persons and overrides,
  * insert the events (ON CONFLICT DO NOTHING on (project, person, messageId)),
  * update persons' first/last seen and traits, COMMIT. All or nothing. */
-bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n,
-		      struct app_err *err) MUST_CHECK;
+struct store;
+struct ingest_returned;
+
+/* `returned` (may be NULL): receives the rows actually inserted, tagged
+ * with ingest_node = node, to hand to the in-memory store after COMMIT. */
+bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, int32_t node,
+		      struct ingest_returned **returned, struct app_err *err) MUST_CHECK;
+/* Add the inserted rows to the store (tie order), then nothing is kept. */
+void db_ingest_returned_to_store(struct ingest_returned *r, struct store *s);
+void db_ingest_returned_free(struct ingest_returned *r);
 
 /* Format µs since epoch as a PostgreSQL timestamptz literal (UTC). */
 void db_format_ts(int64_t us, char out[64]);

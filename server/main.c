@@ -18,6 +18,7 @@
 #include "server/log.h"
 #include "server/migrate.h"
 #include "server/routes.h"
+#include "server/store.h"
 #include "server/scheduler.h"
 #include "server/writer.h"
 
@@ -196,8 +197,13 @@ static int cmd_serve(const struct config *cfg)
 	app.read_pool = *cfg->read_database_url
 		? db_pool_new(cfg->read_database_url, cfg->pool_size, cfg->statement_timeout_ms)
 		: app.pool;
+	if (cfg->store) {
+		app.store = store_new(cfg->store_max_events, cfg->store_margin);
+		if (!app.store || !store_start(app.store, cfg->database_url, cfg->statement_timeout_ms))
+			goto out;
+	}
 	app.writer = writer_start(cfg->database_url, cfg->writer_batch_rows, cfg->writer_queue_rows,
-				  cfg->statement_timeout_ms);
+				  cfg->statement_timeout_ms, app.store);
 	app.auth = auth_cache_new(cfg->key_cache_ttl);
 	app.scheduler = scheduler_start(cfg, &err);
 	if (!app.pool || !app.read_pool || !app.writer || !app.auth || !app.scheduler)
@@ -216,6 +222,7 @@ static int cmd_serve(const struct config *cfg)
 out:
 	scheduler_stop(app.scheduler); /* after HTTP: no request can queue a run any more */
 	writer_stop(app.writer);
+	store_free(app.store); /* after the writer: it adds committed rows to it */
 	if (app.read_pool != app.pool)
 		db_pool_free(app.read_pool);
 	db_pool_free(app.pool);

@@ -24,6 +24,7 @@
 #include "server/db_ingest.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/store.h"
 
 /* Don't retry a failed connect more often than this while jobs keep coming. */
 #define WRITER_RECONNECT_MS 200
@@ -39,6 +40,7 @@ struct writer {
 	long queued_rows;
 	bool stopping;
 	struct db *db;
+	struct store *store;   /* may be NULL: no in-memory copy */
 	int64_t down_until_ms; /* fail fast until then after a failed connect */
 };
 
@@ -78,10 +80,27 @@ static bool ensure_connected(struct writer *w, struct app_err *err)
 	return true;
 }
 
-static void commit_group(struct writer *w, struct ingest_job **jobs, int n, long rows)
+/* Rows a commit inserted go to the in-memory store (after the commit). */
+static struct ingest_returned **want_rows(struct writer *w, struct ingest_returned **slot)
+{
+	*slot = NULL;
+	return w->store ? slot : NULL;
+}
+
+static void to_store(struct writer *w, struct ingest_returned *r)
+{
+	db_ingest_returned_to_store(r, w->store);
+	db_ingest_returned_free(r);
+}
+
+/* Commit a group; *inserted receives its rows for the store (caller adds
+ * them after waking the requests, so acknowledgements are not delayed). */
+static void commit_group(struct writer *w, struct ingest_job **jobs, int n, long rows,
+			 struct ingest_returned **inserted)
 {
 	struct app_err err = { 0 };
 	int64_t t0 = mono_ms();
+	int32_t node = w->store ? store_node(w->store) : 0;
 	bool ok;
 
 	if (!ensure_connected(w, &err)) {
@@ -90,7 +109,7 @@ static void commit_group(struct writer *w, struct ingest_job **jobs, int n, long
 		metrics_commit(rows, 0, 0);
 		return;
 	}
-	ok = db_ingest_commit(w->db, jobs, n, &err);
+	ok = db_ingest_commit(w->db, jobs, n, node, want_rows(w, inserted), &err);
 	metrics_commit(rows, (mono_ms() - t0) * 1000, ok);
 	if (ok)
 		return;
@@ -102,8 +121,11 @@ static void commit_group(struct writer *w, struct ingest_job **jobs, int n, long
 	/* A data error: isolate the job that caused it. */
 	for (int i = 0; i < n; i++) {
 		struct app_err one = { 0 };
-		if (!db_ingest_commit(w->db, &jobs[i], 1, &one))
+		struct ingest_returned *r;
+		if (!db_ingest_commit(w->db, &jobs[i], 1, node, want_rows(w, &r), &one))
 			jobs[i]->err = one;
+		else
+			to_store(w, r);
 	}
 }
 
@@ -145,8 +167,10 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 
 		if (n > 0) {
-			commit_group(w, group, n, rows);
+			struct ingest_returned *inserted = NULL;
+			commit_group(w, group, n, rows, &inserted);
 			finish(w, group, n);
+			to_store(w, inserted);
 		}
 	}
 	free(group);
@@ -156,7 +180,7 @@ static void *writer_main(void *arg)
 }
 
 struct writer *writer_start(const char *conninfo, int batch_rows, int queue_rows,
-			    int statement_timeout_ms)
+			    int statement_timeout_ms, struct store *store)
 {
 	struct writer *w = calloc(1, sizeof(*w));
 
@@ -167,6 +191,7 @@ struct writer *writer_start(const char *conninfo, int batch_rows, int queue_rows
 	w->batch_rows = batch_rows > 0 ? batch_rows : 1;
 	w->queue_rows = queue_rows;
 	w->stmt_timeout = statement_timeout_ms;
+	w->store = store;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);

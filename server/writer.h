@@ -54,9 +54,12 @@ struct ingest_job {
 
 struct writer;
 
-/* Start the writer thread; it connects lazily (and reconnects) to conninfo. */
+struct store;
+
+/* Start the writer thread; it connects lazily (and reconnects) to conninfo.
+ * With a store, committed rows are also added to it. */
 struct writer *writer_start(const char *conninfo, int batch_rows, int queue_rows,
-			    int statement_timeout_ms);
+			    int statement_timeout_ms, struct store *store);
 /* Block until the job is committed (true) or failed (false, err set). */
 bool writer_submit(struct writer *w, struct ingest_job *job, struct app_err *err) MUST_CHECK;
 /* Commit what is queued, then stop the thread and free the writer. */

@@ -25,8 +25,21 @@ sql_funnel() {
 }
 counts() { jget steps <<<"$BODY" | node -e 'let d="";process.stdin.on("data",c=>d+=c).on("end",()=>console.log(JSON.parse(d).map(s=>s.count).join(",")))'; }
 
+# wait_store N: the in-memory store holds N events (rows written by psql are
+# picked up by its poll of recent rows).
+wait_store() {
+  for _ in $(seq 100); do
+    req GET /metrics
+    grep -q "^cohortd_store_events $1\$" <<<"$BODY" && grep -q '^cohortd_store_ready 1' <<<"$BODY" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+checks() { # $1: expected source of simple funnels (store|postgres)
 rget "/v1/funnels?steps=A,B,C&window=2d&from=2026-01-05&to=2026-01-25&tz=UTC"
 check_eq "GET funnel 200" 200 "$STATUS"
+check_eq "simple funnel answered from $1" "$1" "$(jget source <<<"$BODY")"
 check_eq "ordered A,B,C window 2d equals SQL" "$(sql_funnel 2026-01-05 2026-01-25 172800 '')" "$(counts)"
 check_eq "conversion_from_start of step 1 is 1" 1 "$(jget steps.0.conversion_from_start <<<"$BODY")"
 
@@ -55,6 +68,22 @@ check_eq "tz=Asia/Shanghai shifts the range by 8 h" \
   "$(sql_funnel '2026-01-04 16:00:00+00' '2026-01-24 16:00:00+00' 172800 '')" "$(counts)"
 
 # bad input
+}
+
+n_events=$(sql "SELECT count(*) FROM events")
+check "the store picks up rows written by another writer (psql)" wait_store "$n_events"
+T_FILE=t_funnels[store] checks store
+stop_server
+start_server COHORTD_STORE=0 || finish
+T_FILE=t_funnels[postgres] checks postgres
+stop_server
+start_server || finish
+check "the store loads every event at start-up" wait_store "$n_events"
+wpost /v1/track '{"userId":"late","event":"A","messageId":"late-1","timestamp":"2026-01-10T00:00:00Z","context":{"campaign":{"source":"google"}}}'
+wpost /v1/track '{"userId":"late","event":"B","messageId":"late-2","timestamp":"2026-01-10T01:00:00Z","context":{"campaign":{"source":"google"}}}'
+check "rows this process writes reach the store" wait_store "$((n_events + 2))"
+T_FILE=t_funnels[store+ingest] checks store
+
 rget "/v1/funnels?steps=A,B&window=0d";      check_eq "window 0: 400 naming window" "400 window" "$STATUS $(jget error.field <<<"$BODY")"
 rget "/v1/funnels?steps=A,B&tz=Mars/Base";   check_eq "bad tz: 400 naming tz" "400 tz" "$STATUS $(jget error.field <<<"$BODY")"
 rget "/v1/funnels?steps=A,B&from=yesterday"; check_eq "bad from: 400 naming from" "400 from" "$STATUS $(jget error.field <<<"$BODY")"

@@ -1,0 +1,90 @@
+/*
+ * store.h - a compact in-memory columnar copy of (project, person, event,
+ * ts, received_at) for every event, so analytics queries do not re-read raw
+ * events from PostgreSQL (which stays the source of truth).
+ *
+ * Why: on 10M events a funnel spends ~2 s extracting and sorting rows in
+ * PostgreSQL and ~0.1 s in the C model (bench/RESULTS.md). Scanning 24
+ * bytes per event in memory takes tens of milliseconds.
+ *
+ * Staying current:
+ *  - at start-up a sync thread loads every event (ordered by ts,
+ *    received_at, message_id: the tie rule of docs/semantics-analytics.md);
+ *  - the writer appends what each group commit inserted, right after COMMIT;
+ *  - every second the sync thread reads rows received in the last
+ *    COHORTD_STORE_MARGIN seconds, so rows written by another replica or by
+ *    hand are picked up too. A set of recently seen (project, person,
+ *    message_id) keys makes every path idempotent: a row is added once.
+ *
+ * Memory: 24 bytes per event in 1M-event chunks, plus about 16 bytes per
+ * person and per recent key. Over COHORTD_STORE_MAX_EVENTS the store turns
+ * itself off and queries stream from PostgreSQL again (db_events.c).
+ * Queries see a consistent snapshot of the arrays under a read lock.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/err.h"
+
+struct db_seq_rows;
+
+struct store_row {
+	int64_t project_id;
+	int64_t person_id;         /* raw person as stored on the event */
+	int64_t ts_us;
+	int64_t recv_us;
+	const char *event;
+	const char *message_id;
+};
+
+struct store;
+
+/* A store for at most max_events events; margin_s: how far back the sync
+ * thread re-reads recent rows. */
+struct store *store_new(int64_t max_events, int margin_s);
+void store_free(struct store *s);
+
+/* Start the sync thread (own connection to conninfo): full load, then a
+ * poll every second. store_stop joins it. */
+bool store_start(struct store *s, const char *conninfo, int statement_timeout_ms);
+void store_stop(struct store *s);
+
+/* Add rows unless their key was seen (any thread). Rows must be in tie
+ * order (ts, received_at, message_id) among themselves for equal ts. */
+void store_add(struct store *s, const struct store_row *rows, size_t n);
+
+/* True once the initial load finished and the store is within budget. */
+bool store_ready(struct store *s);
+
+/* Events in memory (all projects), for /metrics and tests. */
+int64_t store_events(struct store *s);
+
+struct store_query {
+	int64_t project_id;
+	int64_t from_us, until_us;             /* ts in [from, until) */
+	const char *const *steps;              /* event names; "$any" matches all */
+	int n_steps;
+	const char *const *excl;
+	int n_excl;
+	bool all_events;                       /* keep events matching nothing */
+	const int64_t *ov_old, *ov_new;        /* person overrides, n_ov pairs */
+	size_t n_ov;
+};
+
+/* Fill rows exactly as db_seq_fetch would (grouped by stitched person,
+ * sorted by ts, received_at, message_id). False when the store can't answer
+ * (not ready, over budget, out of memory): the caller falls back. */
+bool store_seq(struct store *s, const struct store_query *q, struct db_seq_rows *rows);
+
+/* Used by the sync thread (db_store.c): the received_at high-water mark. */
+int64_t store_recv_hwm(struct store *s);
+void store_mark_loaded(struct store *s);
+int store_margin_s(const struct store *s);
+/* Random id this process writes into events.ingest_node. */
+int32_t store_node(const struct store *s);
+
+#endif

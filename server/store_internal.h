@@ -1,0 +1,72 @@
+/*
+ * store_internal.h - the store's data layout, shared by store.c (adding),
+ * store_query.c (reading) and store_sync.c (the sync thread) only.
+ */
+#ifndef STORE_INTERNAL_H
+#define STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server/store.h"
+
+#define CHUNK_BITS 20
+#define CHUNK ((size_t)1 << CHUNK_BITS)
+
+struct chunk {
+	int64_t ts[CHUNK];
+	int64_t recv[CHUNK];
+	int32_t person[CHUNK];
+	int32_t ev[CHUNK];
+};
+
+struct proj {
+	int64_t project_id;
+	struct chunk **chunks;
+	size_t n_chunks, n;
+	/* raw person id -> dense id */
+	int64_t *pkeys;
+	int32_t *pvals;
+	size_t pcap;
+	int64_t *praw;            /* dense -> raw */
+	size_t n_persons, praw_cap;
+	/* event name -> dense id */
+	char **enames;            /* dense -> name (owned) */
+	int32_t *eslots;          /* hash slots holding dense ids, -1 = empty */
+	size_t ecap;
+	int32_t n_events;
+	size_t enames_cap;
+};
+
+struct recent {                /* 64-bit keys of recently added events */
+	uint64_t *keys;            /* 0 = empty */
+	int64_t *recv;
+	size_t cap, count;
+};
+
+struct store {
+	pthread_rwlock_t lock;
+	struct proj **projs;
+	size_t n_projs;
+	int64_t max_events, total, hwm;
+	bool over, loaded;
+	int margin_s;
+	int32_t node;              /* this process's ingest_node (random) */
+	struct recent rec;
+	/* sync thread */
+	pthread_t thread;
+	bool running, stopping;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char *conninfo;
+	int stmt_timeout;
+};
+
+/* Project by id (created when `create`, else NULL when absent). */
+struct proj *store_proj_get(struct store *s, int64_t project_id, bool create);
+/* Dense person / event ids; -1 when absent and !create, or on OOM. */
+int32_t store_person_id(struct proj *p, int64_t raw, bool create);
+int32_t store_event_id(struct proj *p, const char *name, bool create);
+
+#endif

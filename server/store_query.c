@@ -1,0 +1,201 @@
+/*
+ * store_query.c - per-person event sequences from the in-memory store,
+ * identical to what db_seq_fetch streams from PostgreSQL: events in
+ * [from, until) matching a selector (or all), grouped by stitched person,
+ * sorted by (ts, received_at, arrival) - arrival order equals message_id
+ * order for equal (ts, received_at), as rows are added in that order.
+ *
+ * Cost: one pass over the project's columns to count per person, one to
+ * place, a per-person sort (insertion sort: rows arrive nearly in order).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/db_events.h"
+#include "server/store_internal.h"
+
+#define AT(p, i, col) ((p)->chunks[(i) >> CHUNK_BITS]->col[(i) & (CHUNK - 1)])
+
+struct qctx {
+	const struct proj *p;
+	uint32_t *mask, *xmask;    /* per event-name id */
+	int32_t *eff;              /* dense person -> dense stitched person */
+	int64_t *eff_raw;          /* dense stitched person -> raw id */
+	size_t n_eff;
+};
+
+static void name_masks(const struct proj *p, const char *const *names, int n, uint32_t *out)
+{
+	for (int k = 0; k < n; k++) {
+		if (strcmp(names[k], "$any") == 0) {
+			for (int32_t e = 0; e < p->n_events; e++)
+				out[e] |= 1u << k;
+			continue;
+		}
+		int32_t e = store_event_id((struct proj *)p, names[k], false);
+		if (e >= 0)
+			out[e] |= 1u << k;
+	}
+}
+
+/* Stitched person of every dense person: overrides map raw ids. A target
+ * person with no events of its own gets an extra dense id. */
+static bool build_eff(struct qctx *c, const struct store_query *q)
+{
+	const struct proj *p = c->p;
+	size_t n = p->n_persons;
+
+	c->eff = malloc((n + 1) * sizeof(*c->eff));
+	c->eff_raw = malloc((n + q->n_ov + 1) * sizeof(*c->eff_raw));
+	if (!c->eff || !c->eff_raw)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		c->eff[i] = (int32_t)i;
+		c->eff_raw[i] = p->praw[i];
+	}
+	c->n_eff = n;
+	for (size_t k = 0; k < q->n_ov; k++) {
+		int32_t from = store_person_id((struct proj *)p, q->ov_old[k], false), to;
+		if (from < 0)
+			continue;
+		to = store_person_id((struct proj *)p, q->ov_new[k], false);
+		if (to < 0) {
+			/* Look for an extra id already made for this target. */
+			for (size_t j = n; j < c->n_eff && to < 0; j++)
+				if (c->eff_raw[j] == q->ov_new[k])
+					to = (int32_t)j;
+			if (to < 0) {
+				to = (int32_t)c->n_eff;
+				c->eff_raw[c->n_eff++] = q->ov_new[k];
+			}
+		}
+		c->eff[from] = to;
+	}
+	return true;
+}
+
+static bool wanted(const struct qctx *c, const struct store_query *q, size_t i)
+{
+	int64_t ts = AT(c->p, i, ts);
+	int32_t ev;
+
+	if (ts < q->from_us || ts >= q->until_us)
+		return false;
+	ev = AT(c->p, i, ev);
+	return q->all_events || c->mask[ev] || c->xmask[ev];
+}
+
+static bool later(const struct proj *p, size_t a, size_t b)
+{
+	int64_t ta = AT(p, a, ts), tb = AT(p, b, ts);
+	if (ta != tb)
+		return ta > tb;
+	if (AT(p, a, recv) != AT(p, b, recv))
+		return AT(p, a, recv) > AT(p, b, recv);
+	return a > b;
+}
+
+static void sort_person(const struct proj *p, size_t *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		size_t x = v[i], j = i;
+		while (j > 0 && later(p, v[j - 1], x)) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+}
+
+static bool alloc_rows(struct db_seq_rows *r, size_t persons, size_t events, bool excl)
+{
+	r->person_off = malloc((persons + 1) * sizeof(*r->person_off));
+	r->person_id = malloc((persons + 1) * sizeof(*r->person_id));
+	r->ts = malloc((events + 1) * sizeof(*r->ts));
+	r->mask = malloc((events + 1) * sizeof(*r->mask));
+	r->excl_mask = excl ? malloc((events + 1) * sizeof(*r->excl_mask)) : NULL;
+	return r->person_off && r->person_id && r->ts && r->mask && (!excl || r->excl_mask);
+}
+
+/* Count, place, sort, copy out. Called under the read lock. */
+static bool gather(struct qctx *c, const struct store_query *q, struct db_seq_rows *r)
+{
+	const struct proj *p = c->p;
+	size_t *start = calloc(c->n_eff + 1, sizeof(*start)), *idx = NULL, total = 0, np = 0;
+	bool ok = false;
+
+	if (!start)
+		return false;
+	for (size_t i = 0; i < p->n; i++)
+		if (wanted(c, q, i))
+			start[c->eff[AT(p, i, person)] + 1]++, total++;
+	for (size_t k = 0; k < c->n_eff; k++) {
+		np += start[k + 1] > 0;
+		start[k + 1] += start[k];
+	}
+	idx = malloc((total + 1) * sizeof(*idx));
+	if (!idx || !alloc_rows(r, np, total, q->n_excl > 0))
+		goto out;
+	for (size_t i = 0; i < p->n; i++)
+		if (wanted(c, q, i))
+			idx[start[c->eff[AT(p, i, person)]]++] = i;
+	/* start[k] now holds the end of person k; walk persons in dense order. */
+	for (size_t k = 0, at = 0; k < c->n_eff; k++) {
+		size_t end = start[k];
+		if (end == at)
+			continue;
+		sort_person(p, idx + at, end - at);
+		r->person_off[r->n_persons] = (int64_t)at;
+		r->person_id[r->n_persons++] = c->eff_raw[k];
+		for (size_t e = at; e < end; e++) {
+			int32_t ev = AT(p, idx[e], ev);
+			r->ts[e] = AT(p, idx[e], ts);
+			r->mask[e] = c->mask[ev];
+			if (r->excl_mask)
+				r->excl_mask[e] = c->xmask[ev];
+		}
+		at = end;
+	}
+	r->person_off[r->n_persons] = (int64_t)total;
+	r->n_events = total;
+	ok = true;
+out:
+	free(start);
+	free(idx);
+	return ok;
+}
+
+bool store_seq(struct store *s, const struct store_query *q, struct db_seq_rows *r)
+{
+	struct qctx c = { 0 };
+	bool ok = false;
+
+	memset(r, 0, sizeof(*r));
+	pthread_rwlock_rdlock(&s->lock);
+	if (!s->loaded || s->over)
+		goto out;
+	c.p = store_proj_get(s, q->project_id, false);
+	if (!c.p) {
+		/* No events for this project: an empty, valid answer. */
+		ok = alloc_rows(r, 0, 0, q->n_excl > 0);
+		if (ok)
+			r->person_off[0] = 0;
+		goto out;
+	}
+	c.mask = calloc((size_t)c.p->n_events + 1, sizeof(*c.mask));
+	c.xmask = calloc((size_t)c.p->n_events + 1, sizeof(*c.xmask));
+	if (!c.mask || !c.xmask || !build_eff(&c, q))
+		goto out;
+	name_masks(c.p, q->steps, q->n_steps, c.mask);
+	name_masks(c.p, q->excl, q->n_excl, c.xmask);
+	ok = gather(&c, q, r);
+out:
+	pthread_rwlock_unlock(&s->lock);
+	free(c.mask);
+	free(c.xmask);
+	free(c.eff);
+	free(c.eff_raw);
+	if (!ok)
+		db_seq_rows_free(r);
+	return ok;
+}
