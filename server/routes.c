@@ -3,6 +3,7 @@
 #include "handlers/funnels.h"
 #include "handlers/health.h"
 #include "handlers/ingest.h"
+#include "handlers/ltv.h"
 #include "handlers/order_routes.h"
 #include "handlers/persons.h"
 #include "handlers/scores.h"
@@ -45,5 +46,13 @@ const struct http_route routes[] = {
 	{ "POST", "/v1/scores/run", HTTP_AUTH_READ, false, false, h_scores_run_post },
 	{ "GET", "/v1/scores/runs/{id}", HTTP_AUTH_READ, false, false, h_scores_run_get },
 	{ "GET", "/v1/persons/{id}", HTTP_AUTH_READ, false, false, h_persons_get },
+
+	/* Predictive LTV (docs/ltv-api.md). A fit only derives data: read key. */
+	{ "POST", "/v1/models/ltv/fit", HTTP_AUTH_READ, true, false, h_ltv_fit_post },
+	{ "GET", "/v1/models/runs/{id}", HTTP_AUTH_READ, false, false, h_model_run_get },
+	{ "GET", "/v1/ltv", HTTP_AUTH_READ, false, false, h_ltv_get },
+	{ "GET", "/v1/ltv/cohorts", HTTP_AUTH_READ, false, false, h_ltv_cohorts_get },
+	{ "GET", "/v1/ltv/backtest", HTTP_AUTH_READ, false, false, h_ltv_backtest_get },
+	{ "GET", "/v1/growth", HTTP_AUTH_READ, false, false, h_growth_get },
 	{ NULL, NULL, HTTP_AUTH_NONE, false, false, NULL },
 };
