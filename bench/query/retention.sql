@@ -1,0 +1,33 @@
+-- Plain-SQL baseline of GET /v1/retention?period=day&periods=30&from=..&to=..&tz=UTC
+-- (first-time cohorts, start and return event: any event, mode n_day;
+-- DESIGN.md §5), for bench/query/run.sh:
+--   psql -v pid=P -v from="'2026-01-01'" -v to="'2026-04-01'" -v periods=30 -f retention.sql
+-- Output: cohort_day|period|persons, period 0 = the cohort size.
+--
+-- A person's cohort is the UTC day of their first event ever (so events before
+-- `from` are read too: such a person is in no cohort of the query); they
+-- return in period N if they have an event on cohort day + N.
+--
+-- Why this formulation (best of those tried, times in bench/RESULTS.md):
+--  * One pass over the events to the distinct (stitched person, day) pairs,
+--    then the first day per person by a window over the same sorted pairs:
+--    no second scan of events and no join back.
+--  * Rows come from the covering index events_person_ts (an index-only scan:
+--    the table is all-visible after VACUUM), the day computed from ts.
+--  * Tried and slower: a GROUP BY person for the first day joined back to the
+--    (person, day) pairs (two aggregations of ~4M pairs), and
+--    count(DISTINCT person) per (cohort, day) straight from the events.
+SET work_mem = '512MB';
+WITH pd AS (
+    SELECT DISTINCT coalesce(o.person_id, e.person_id) AS p, (e.ts AT TIME ZONE 'UTC')::date AS d
+      FROM events e
+      LEFT JOIN person_overrides o ON o.project_id = e.project_id AND o.old_person_id = e.person_id
+     WHERE e.project_id = :pid
+       AND e.ts < :to::timestamptz + make_interval(days => :periods + 1)
+), f AS (
+    SELECT p, d, min(d) OVER (PARTITION BY p) AS d0 FROM pd
+)
+SELECT d0, d - d0, count(*)
+  FROM f
+ WHERE d0 >= :from::date AND d0 < :to::date AND d - d0 <= :periods
+ GROUP BY 1, 2 ORDER BY 1, 2;
