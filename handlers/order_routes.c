@@ -135,6 +135,17 @@ struct hook {
 	char secret[SECRET_CAP];
 };
 
+/* The project name comes from the URL: keep control characters out of the
+ * log line it is quoted in. */
+static const char *log_safe(const char *s, char out[65])
+{
+	size_t i = 0;
+	for (; s[i] && i < 64; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
 /* Project and secret; 401 when either is unknown (one answer for both, so
  * the endpoint does not reveal which project names exist). */
 static bool hook_secret(struct http_req *req, struct hook *h, struct app_err *err)
@@ -155,8 +166,9 @@ static bool hook_secret(struct http_req *req, struct hook *h, struct app_err *er
 	if (!ok)
 		return false;
 	if (h->project_id == 0) {
-		log_msg(LOG_WARN, req->request_id, "%s webhook: no %s secret for project '%.64s'",
-			h->source, h->source, h->project);
+		char safe[65];
+		log_msg(LOG_WARN, req->request_id, "%s webhook: no %s secret for project '%s'",
+			h->source, h->source, log_safe(h->project, safe));
 		return err_set(err, 401, "invalid_signature", NULL, "webhook signature could not be verified");
 	}
 	return true;
@@ -165,8 +177,10 @@ static bool hook_secret(struct http_req *req, struct hook *h, struct app_err *er
 static bool bad_signature(struct http_req *req, const struct hook *h, const char *why,
 			  struct app_err *err)
 {
-	log_msg(LOG_WARN, req->request_id, "%s webhook for project '%.64s' rejected: %s", h->source,
-		h->project, why);
+	char safe[65];
+
+	log_msg(LOG_WARN, req->request_id, "%s webhook for project '%s' rejected: %s", h->source,
+		log_safe(h->project, safe), why);
 	return err_set(err, 401, "invalid_signature", NULL, "webhook signature could not be verified: %s",
 		       why);
 }
