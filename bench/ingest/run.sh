@@ -16,7 +16,8 @@
 # For (a) and (b) the baseline is the same number of rows (same generator)
 # loaded by copyload (libpq COPY) into the same table, from the same fresh
 # state, right after the HTTP run; the ratio ours/COPY is reported per run.
-# Peak RSS is the server's VmHWM, reset before each run (clear_refs 5).
+# cohortd is restarted before each HTTP run (fresh process, empty tables).
+# Peak RSS is the server's VmHWM, reset once the server is up (clear_refs 5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -58,15 +59,22 @@ free_port() {
 }
 PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
-env DATABASE_URL="$DB" COHORTD_LISTEN=127.0.0.1:$PORT COHORTD_LOG_LEVEL=warn \
-  "$BUILD/cohortd" serve --dev >"$TMP/server.log" 2>&1 &
-SRV_PID=$!
-for _ in $(seq 100); do
-  curl -sf "$BASE/health" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-WK=$(awk '/write key:/ {print $3}' "$TMP/server.log" | tail -1)
-[ -n "$WK" ] || { cat "$TMP/server.log" >&2; echo "run.sh: cohortd did not start" >&2; exit 1; }
+# (Re)start cohortd: every run gets a fresh process, so its peak RSS and its
+# in-memory state (the event store, which does not see our TRUNCATEs) start
+# from the same empty database each time.
+start_server() {
+  if [ -n "$SRV_PID" ]; then kill "$SRV_PID"; wait "$SRV_PID" || true; SRV_PID=; fi
+  env DATABASE_URL="$DB" COHORTD_LISTEN=127.0.0.1:$PORT COHORTD_LOG_LEVEL=warn \
+    "$BUILD/cohortd" serve --dev >"$TMP/server.log" 2>&1 &
+  SRV_PID=$!
+  for _ in $(seq 100); do
+    curl -sf "$BASE/health" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  WK=$(awk '/write key:/ {print $3}' "$TMP/server.log" | tail -1)
+  [ -n "$WK" ] || { cat "$TMP/server.log" >&2; echo "run.sh: cohortd did not start" >&2; exit 1; }
+}
+start_server
 
 # jnum KEY JSON: a numeric field of a one-line JSON object.
 jnum() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p" <<<"$2"; }
@@ -81,6 +89,7 @@ run_http() {
   local sc=$1 i=$2; shift 2
   local out acked stored copy rate crate ratio
   fresh
+  start_server
   reset_peak
   out=$("$LG" --url "$BASE" --key "$WK" --duration "$DUR" --prefix "$sc$i" --seed "$i" "$@")
   echo "$out" >>"$TMP/raw.jsonl"
@@ -102,6 +111,7 @@ run_http() {
 run_idle() {
   local i=$1 out rss threads
   fresh
+  start_server
   "$LG" --url "$BASE" --mode hold --conns "$HOLD_CONNS" --duration $((DUR + 30)) \
     >"$TMP/hold.json" 2>"$TMP/hold.err" &
   HOLD_PID=$!
@@ -119,7 +129,7 @@ run_idle() {
   echo "$(jnum events_per_s "$out") $(jnum p50_ms "$out") $(jnum p99_ms "$out") $rss $threads"
 }
 
-log "warm-up (2 s, not reported)"
+log "warm-up (2 s, not reported; warms PostgreSQL's caches)"
 "$LG" --url "$BASE" --key "$WK" --mode track --conns 16 --duration 2 --prefix warm >/dev/null
 
 : >"$TMP/a"; : >"$TMP/b"; : >"$TMP/c"
