@@ -41,19 +41,31 @@ sql() { psql -X -Atq "$DATABASE_URL" -c "$1"; }
 
 # start_server [extra env assignments...]: starts cohortd --dev, sets BASE, WK, RK, SRV_PID.
 start_server() {
-  local port; port=$(free_port)
-  SRV_LOG=$(mktemp)
-  env COHORTD_LISTEN=127.0.0.1:$port COHORTD_KEY_CACHE_TTL=0 COHORTD_LOG_LEVEL=warn "$@" \
-    $COHORTD_RUNNER "$BUILD/cohortd" serve --dev >"$SRV_LOG" 2>&1 &
-  SRV_PID=$!
-  BASE=http://127.0.0.1:$port
-  for _ in $(seq 100); do
-    curl -sf "$BASE/health" >/dev/null 2>&1 && break
-    sleep 0.1
+  local port tries
+  for tries in 1 2 3; do
+    port=$(free_port)
+    SRV_LOG=$(mktemp)
+    env COHORTD_LISTEN=127.0.0.1:$port COHORTD_KEY_CACHE_TTL=0 COHORTD_LOG_LEVEL=info "$@" \
+      $COHORTD_RUNNER "$BUILD/cohortd" serve --dev >"$SRV_LOG" 2>&1 &
+    SRV_PID=$!
+    BASE=http://127.0.0.1:$port
+    # Ready = our process says it serves on our port (a health answer alone
+    # could come from another process that holds the port).
+    for _ in $(seq 150); do
+      grep -q "serving on http://127.0.0.1:$port" "$SRV_LOG" && break
+      kill -0 "$SRV_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$SRV_PID" 2>/dev/null && grep -q "serving on" "$SRV_LOG"; then
+      WK=$(awk '/write key:/ {print $3}' "$SRV_LOG" | tail -1)
+      RK=$(awk '/read key:/ {print $3}' "$SRV_LOG" | tail -1)
+      [ -n "$WK" ] && return 0
+    fi
+    # Port taken between free_port and bind, or a slow start: try another port.
+    kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=
   done
-  WK=$(awk '/write key:/ {print $3}' "$SRV_LOG" | tail -1)
-  RK=$(awk '/read key:/ {print $3}' "$SRV_LOG" | tail -1)
-  [ -n "$WK" ] || { fail "server starts" "$(tail -20 "$SRV_LOG")"; return 1; }
+  fail "server starts" "$(tail -20 "$SRV_LOG")"
+  return 1
 }
 
 stop_server() { # stop_server [signal]: waits; sets SRV_RC
