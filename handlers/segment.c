@@ -278,8 +278,9 @@ static bool type_fields(const json_t *msg, enum ev_type type, const struct field
 			return false;
 		if (!group_id)
 			return fail(f, "groupId", "is required for group");
-		built = json_pack("{s:s, s:O}", "group_id", group_id,
-				  "traits", traits ? (json_t *)traits : json_object());
+		/* "O" takes a new reference, "o" steals one: a fresh {} must be stolen. */
+		built = traits ? json_pack("{s:s, s:O}", "group_id", group_id, "traits", (json_t *)traits)
+			       : json_pack("{s:s, s:o}", "group_id", group_id, "traits", json_object());
 		free(group_id);
 		props = built;
 	}
