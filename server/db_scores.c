@@ -253,6 +253,13 @@ static int by_person(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* qsort must not see the NULL of an empty array (UBSan: nonnull argument). */
+static void sort_rows(void *rows, size_t n, size_t size)
+{
+	if (n > 1)
+		qsort(rows, n, size, by_person);
+}
+
 bool db_scores_today(struct db *db, const char *tz, int32_t *day, struct app_err *err)
 {
 	static const char sql[] = "SELECT (now() AT TIME ZONE $1)::date - DATE '1970-01-01'";
@@ -338,10 +345,10 @@ bool db_scores_load(struct db *db, const struct sc_query *q, bool carry_ltv, str
 		db_scores_inputs_free(in);
 		return false;
 	}
-	qsort(in->ev, in->n_ev, sizeof(*in->ev), by_person);
-	qsort(in->ord, in->n_ord, sizeof(*in->ord), by_person);
-	qsort(in->ref, in->n_ref, sizeof(*in->ref), by_person);
-	qsort(in->ltv, in->n_ltv, sizeof(*in->ltv), by_person);
+	sort_rows(in->ev, in->n_ev, sizeof(*in->ev));
+	sort_rows(in->ord, in->n_ord, sizeof(*in->ord));
+	sort_rows(in->ref, in->n_ref, sizeof(*in->ref));
+	sort_rows(in->ltv, in->n_ltv, sizeof(*in->ltv));
 	return true;
 }
 
