@@ -14,6 +14,7 @@
 #include "model/identity.h"
 #include "server/db_internal.h"
 #include "server/db_orders.h"
+#include "server/idcache.h"
 #include "server/store.h"
 
 /* Growable text buffer for array literals; `failed` is sticky (PgBouncer's pktbuf). */
@@ -120,6 +121,7 @@ struct ingest_ctx {
 	struct db *db;
 	const char *node;             /* events.ingest_node, NULL when no store */
 	struct ingest_returned *out;  /* inserted rows, or NULL */
+	struct idcache *cache;        /* distinct id -> raw person, or NULL */
 	struct abuf a[A_COUNT];
 	char project[24];
 	struct app_err *err;
@@ -315,39 +317,42 @@ void db_ingest_returned_to_store(struct ingest_returned *r, struct store *s)
 
 static const char *type_names[] = { "", "1", "2", "3", "4", "5", "6" };
 
-static bool write_events(struct ingest_ctx *c, const struct proj_rows *pr, const int64_t *recv,
-			 const struct ident_result *ir)
+#define EVENTS_INSERT \
+	"INSERT INTO events (project_id, person_id, message_id, type, event, name, user_id," \
+	"                    anonymous_id, ts, received_at, properties, context, ingest_node)" \
+	" SELECT $1::bigint, *, $13::int FROM unnest($2::bigint[], $3::text[], $4::smallint[]," \
+	"        $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[]," \
+	"        $10::timestamptz[], $11::jsonb[], $12::jsonb[])" \
+	" ON CONFLICT DO NOTHING" \
+	" RETURNING project_id, person_id, event, (extract(epoch FROM ts) * 1000000)::int8," \
+	"           (extract(epoch FROM received_at) * 1000000)::int8, message_id"
+
+/* $1 project, $2 persons (one per event), $9 event times, $14 traits. */
+#define PERSONS_UPSERT(P, T, TR) \
+	"INSERT INTO persons AS p (project_id, person_id, first_seen, last_seen, traits)" \
+	" SELECT $1::bigint, u.pid, min(u.ts), max(u.ts), cohortd_jsonb_merge(u.tr ORDER BY u.ord)" \
+	"   FROM unnest(" P "::bigint[], " T "::timestamptz[], " TR "::jsonb[]) WITH ORDINALITY" \
+	"        AS u(pid, ts, tr, ord)" \
+	"  GROUP BY u.pid" \
+	" ON CONFLICT (project_id, person_id) DO UPDATE SET" \
+	"   first_seen = least(p.first_seen, EXCLUDED.first_seen)," \
+	"   last_seen = greatest(p.last_seen, EXCLUDED.last_seen)," \
+	"   traits = p.traits || EXCLUDED.traits" \
+	" WHERE EXCLUDED.first_seen < p.first_seen OR EXCLUDED.last_seen > p.last_seen" \
+	"    OR EXCLUDED.traits <> '{}'::jsonb"
+
+/* Fill vals[0..13] with the array literals of one project's rows: the
+ * parameters of EVENTS_INSERT ($1..$13) plus traits ($14). */
+static bool event_arrays(struct ingest_ctx *c, const struct proj_rows *pr, const int64_t *recv,
+			 const int64_t *person_of_msg, const char *vals[14])
 {
-	static const char ev_sql[] =
-		"INSERT INTO events (project_id, person_id, message_id, type, event, name, user_id,"
-		"                    anonymous_id, ts, received_at, properties, context, ingest_node)"
-		" SELECT $1::bigint, *, $13::int FROM unnest($2::bigint[], $3::text[], $4::smallint[],"
-		"        $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[],"
-		"        $10::timestamptz[], $11::jsonb[], $12::jsonb[])"
-		" ON CONFLICT DO NOTHING"
-		" RETURNING project_id, person_id, event, (extract(epoch FROM ts) * 1000000)::int8,"
-		"           (extract(epoch FROM received_at) * 1000000)::int8, message_id";
-	static const char person_sql[] =
-		"INSERT INTO persons AS p (project_id, person_id, first_seen, last_seen, traits)"
-		" SELECT $1::bigint, u.pid, min(u.ts), max(u.ts), cohortd_jsonb_merge(u.tr ORDER BY u.ord)"
-		"   FROM unnest($2::bigint[], $3::timestamptz[], $4::jsonb[]) WITH ORDINALITY"
-		"        AS u(pid, ts, tr, ord)"
-		"  GROUP BY u.pid"
-		" ON CONFLICT (project_id, person_id) DO UPDATE SET"
-		"   first_seen = least(p.first_seen, EXCLUDED.first_seen),"
-		"   last_seen = greatest(p.last_seen, EXCLUDED.last_seen),"
-		"   traits = p.traits || EXCLUDED.traits"
-		" WHERE EXCLUDED.first_seen < p.first_seen OR EXCLUDED.last_seen > p.last_seen"
-		"    OR EXCLUDED.traits <> '{}'::jsonb";
-	const char *vals[13];
-	PGresult *res;
 	char ts[64];
 
 	for (int k = A_PERSON; k <= A_TRAITS; k++)
 		ab_begin(&c->a[k]);
 	for (int i = 0; i < pr->n; i++) {
 		const struct ingest_row *r = pr->rows[i];
-		ab_int(&c->a[A_PERSON], ir->person_of_msg[i]);
+		ab_int(&c->a[A_PERSON], person_of_msg[i]);
 		ab_str(&c->a[A_MSGID], r->message_id);
 		ab_str(&c->a[A_TYPE], type_names[r->type]);
 		ab_str(&c->a[A_EVENT], r->event);
@@ -367,21 +372,72 @@ static bool write_events(struct ingest_ctx *c, const struct proj_rows *pr, const
 		if (!(vals[k + 1] = ab_end(&c->a[k])))
 			return err_set(c->err, 500, "internal", NULL, "out of memory");
 	vals[12] = c->node;
+	if (!(vals[13] = ab_end(&c->a[A_TRAITS])))
+		return err_set(c->err, 500, "internal", NULL, "out of memory");
+	return true;
+}
+
+/* What was really inserted (duplicates skipped) goes to the in-memory store. */
+static void keep_returned(struct ingest_ctx *c, PGresult *res)
+{
+	if (!c->out || !returned_keep(c->out, res))
+		PQclear(res);
+}
+
+static bool write_events(struct ingest_ctx *c, const struct proj_rows *pr, const int64_t *recv,
+			 const struct ident_result *ir)
+{
+	static const char ev_sql[] = EVENTS_INSERT;
+	static const char person_sql[] = PERSONS_UPSERT("$2", "$3", "$4");
+	const char *vals[14], *pv[4];
+	PGresult *res;
+
+	if (!event_arrays(c, pr, recv, ir->person_of_msg, vals))
+		return false;
 	res = db_params(c->db, ev_sql, 13, vals, PGRES_TUPLES_OK, "insert events", c->err);
 	if (!res)
 		return false;
-	/* What was really inserted (duplicates skipped), for the in-memory store. */
-	if (!c->out || !returned_keep(c->out, res))
-		PQclear(res);
-	vals[1] = c->a[A_PERSON].s;
-	vals[2] = c->a[A_TS].s;
-	vals[3] = ab_end(&c->a[A_TRAITS]);
-	if (!vals[3])
-		return err_set(c->err, 500, "internal", NULL, "out of memory");
-	res = db_params(c->db, person_sql, 4, vals, PGRES_COMMAND_OK, "upsert persons", c->err);
+	keep_returned(c, res);
+	pv[0] = vals[0];
+	pv[1] = vals[1];
+	pv[2] = vals[8];
+	pv[3] = vals[13];
+	res = db_params(c->db, person_sql, 4, pv, PGRES_COMMAND_OK, "upsert persons", c->err);
 	if (!res)
 		return false;
 	PQclear(res);
+	return true;
+}
+
+/*
+ * Fast path: every id of the group is in the writer's cache and no message
+ * links ids, so no identity lock or lookup is needed. Events and persons
+ * are written by ONE prepared statement in autocommit (a data-modifying CTE
+ * is a single transaction): one round trip, no re-planning.
+ */
+static bool fast_write(struct ingest_ctx *c, const struct proj_rows *pr, const int64_t *recv,
+		       const int64_t *person_of_msg)
+{
+	static const char sql[] =
+		"WITH ev AS (" EVENTS_INSERT "),"
+		" per AS (" PERSONS_UPSERT("$2", "$9", "$14") ")"
+		" SELECT * FROM ev";
+	const char *vals[14];
+	PGresult *res;
+
+	if (!event_arrays(c, pr, recv, person_of_msg, vals))
+		return false;
+	if (!c->db->prepared_fast) {
+		res = PQprepare(c->db->conn, "cohortd_fast_ingest", sql, 14, NULL);
+		if (!db_check(c->db, res, PGRES_COMMAND_OK, "prepare fast ingest", c->err))
+			return false;
+		PQclear(res);
+		c->db->prepared_fast = true;
+	}
+	res = PQexecPrepared(c->db->conn, "cohortd_fast_ingest", 14, vals, NULL, NULL, 0);
+	if (!db_check(c->db, res, PGRES_TUPLES_OK, "fast ingest", c->err))
+		return false;
+	keep_returned(c, res);
 	return true;
 }
 
@@ -413,6 +469,12 @@ static bool ingest_project(struct ingest_ctx *c, const struct proj_rows *pr, con
 		goto out;
 	}
 	ok = new_persons(c, &ir) && write_identities(c, &ir) && write_events(c, pr, recv, &ir);
+	/* Remember the mappings; if the transaction later fails the whole
+	 * cache is cleared (db_ingest_commit), so no uncommitted id survives. */
+	for (int i = 0; ok && i < n_known; i++)
+		idcache_put(c->cache, pr->project_id, known[i].distinct_id, known[i].person_id);
+	for (int i = 0; ok && i < ir.n_new_ids; i++)
+		idcache_put(c->cache, pr->project_id, ir.new_ids[i].distinct_id, ir.new_ids[i].person_id);
 out:
 	ident_result_free(&ir);
 	free(msgs);
@@ -440,8 +502,31 @@ static bool apply_orders(struct db *db, struct ingest_job *const *jobs, int n, s
 	return true;
 }
 
+/* The group qualifies for fast_write: one project, no orders, no links, and
+ * every message's id cached. Fills person_of_msg (pr order). */
+static bool fast_eligible(struct idcache *cache, struct ingest_job *const *jobs, int n,
+			  int64_t *person_of_msg)
+{
+	int k = 0;
+
+	if (!cache)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (jobs[i]->project_id != jobs[0]->project_id || jobs[i]->n_orders > 0)
+			return false;
+		for (int j = 0; j < jobs[i]->n; j++) {
+			const struct ingest_row *r = &jobs[i]->rows[j];
+			const char *id = r->user_id ? r->user_id : r->anonymous_id;
+			if (r->type == EV_ALIAS || (r->type == EV_IDENTIFY && r->user_id && r->anonymous_id) ||
+			    !id || !idcache_get(cache, jobs[0]->project_id, id, &person_of_msg[k++]))
+				return false;
+		}
+	}
+	return true;
+}
+
 bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, int32_t node,
-		      struct ingest_returned **returned, struct app_err *err)
+		      struct idcache *cache, struct ingest_returned **returned, struct app_err *err)
 {
 	struct ingest_ctx c = { .db = db, .err = err };
 	char node_s[16];
@@ -454,20 +539,33 @@ bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, int3
 	}
 	struct ingest_job **sorted = NULL;
 	const struct ingest_row **rows = NULL;
-	int64_t *recv = NULL;
+	int64_t *recv = NULL, *recv_persons = NULL;
 	int total = 0;
 	bool ok = false;
 
 	for (int i = 0; i < n; i++)
 		total += jobs[i]->n;
+	recv_persons = malloc(((size_t)total + 1) * sizeof(*recv_persons));
 	sorted = malloc((size_t)n * sizeof(*sorted));
 	rows = malloc(((size_t)total + 1) * sizeof(*rows));
 	recv = malloc(((size_t)total + 1) * sizeof(*recv));
-	if (!sorted || !rows || !recv) {
+	if (!sorted || !rows || !recv || !recv_persons) {
 		err_set(err, 500, "internal", NULL, "out of memory");
 		goto out;
 	}
 	memcpy(sorted, jobs, (size_t)n * sizeof(*sorted));
+	c.cache = cache;
+	if (fast_eligible(cache, jobs, n, recv_persons)) {
+		struct proj_rows pr = { jobs[0]->project_id, rows, 0 };
+		for (int i = 0; i < n; i++)
+			for (int k = 0; k < jobs[i]->n; k++) {
+				rows[pr.n] = &jobs[i]->rows[k];
+				recv[pr.n++] = jobs[i]->received_us;
+			}
+		snprintf(c.project, sizeof(c.project), "%lld", (long long)pr.project_id);
+		ok = fast_write(&c, &pr, recv, recv_persons);
+		goto out;
+	}
 	/* Projects in ascending order: advisory locks are always taken in one order. */
 	qsort(sorted, (size_t)n, sizeof(*sorted), cmp_job_project);
 	if (!db_exec(db, "BEGIN", err))
@@ -490,6 +588,8 @@ bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, int3
 out:
 	if (!ok) {
 		db_rollback(db);
+		if (cache)
+			idcache_clear(cache);
 		if (returned) {
 			db_ingest_returned_free(*returned);
 			*returned = NULL;
@@ -500,5 +600,6 @@ out:
 	free(sorted);
 	free(rows);
 	free(recv);
+	free(recv_persons);
 	return ok;
 }

@@ -18,11 +18,15 @@ struct db;
  * update persons' first/last seen and traits, COMMIT. All or nothing. */
 struct store;
 struct ingest_returned;
+struct idcache;
 
 /* `returned` (may be NULL): receives the rows actually inserted, tagged
- * with ingest_node = node, to hand to the in-memory store after COMMIT. */
+ * with ingest_node = node, to hand to the in-memory store after COMMIT.
+ * `cache` (may be NULL): the writer's distinct id -> person cache; a group
+ * whose ids are all cached and that links none commits in one statement. */
 bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, int32_t node,
-		      struct ingest_returned **returned, struct app_err *err) MUST_CHECK;
+		      struct idcache *cache, struct ingest_returned **returned,
+		      struct app_err *err) MUST_CHECK;
 /* Add the inserted rows to the store (tie order), then nothing is kept. */
 void db_ingest_returned_to_store(struct ingest_returned *r, struct store *s);
 void db_ingest_returned_free(struct ingest_returned *r);

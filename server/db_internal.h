@@ -12,6 +12,7 @@ struct db {
 	PGconn *conn;
 	bool broken;      /* connection lost or in an unknown state: close, don't reuse */
 	int stmt_timeout; /* ms, reapplied on reconnect */
+	bool prepared_fast; /* db_ingest's fast statement is prepared on this connection */
 };
 
 /* Check res has status `want`; otherwise log the error with `what`, mark the

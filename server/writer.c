@@ -23,6 +23,7 @@
 #include "server/db.h"
 #include "server/db_ingest.h"
 #include "server/log.h"
+#include "server/idcache.h"
 #include "server/metrics.h"
 #include "server/store.h"
 
@@ -41,6 +42,7 @@ struct writer {
 	bool stopping;
 	struct db *db;
 	struct store *store;   /* may be NULL: no in-memory copy */
+	struct idcache *cache; /* distinct id -> raw person (writer thread only) */
 	int64_t down_until_ms; /* fail fast until then after a failed connect */
 };
 
@@ -109,7 +111,7 @@ static void commit_group(struct writer *w, struct ingest_job **jobs, int n, long
 		metrics_commit(rows, 0, 0);
 		return;
 	}
-	ok = db_ingest_commit(w->db, jobs, n, node, want_rows(w, inserted), &err);
+	ok = db_ingest_commit(w->db, jobs, n, node, w->cache, want_rows(w, inserted), &err);
 	metrics_commit(rows, (mono_ms() - t0) * 1000, ok);
 	if (ok)
 		return;
@@ -122,7 +124,7 @@ static void commit_group(struct writer *w, struct ingest_job **jobs, int n, long
 	for (int i = 0; i < n; i++) {
 		struct app_err one = { 0 };
 		struct ingest_returned *r;
-		if (!db_ingest_commit(w->db, &jobs[i], 1, node, want_rows(w, &r), &one))
+		if (!db_ingest_commit(w->db, &jobs[i], 1, node, w->cache, want_rows(w, &r), &one))
 			jobs[i]->err = one;
 		else
 			to_store(w, r);
@@ -192,6 +194,7 @@ struct writer *writer_start(const char *conninfo, int batch_rows, int queue_rows
 	w->queue_rows = queue_rows;
 	w->stmt_timeout = statement_timeout_ms;
 	w->store = store;
+	w->cache = idcache_new(1000000);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
@@ -250,6 +253,7 @@ void writer_stop(struct writer *w)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);
 	pthread_cond_destroy(&w->done);
+	idcache_free(w->cache);
 	free(w->conninfo);
 	free(w);
 }
