@@ -22,20 +22,20 @@
 --    over the rows at or after t is the value of the first such row, i.e. the
 --    greedy chain. The three windows share one sort (same window clause);
 --    the whole funnel is one sort of the ~2M step rows plus linear passes.
---  * The rows come from events_event_ts (project_id, event, ts): four index
---    range scans on the step names and the time range; the heap is visited
---    only for person_id (events_person_ts cannot filter on the event name
---    without reading every index entry: 10M tuples instead of 2M).
+--  * The rows come from a parallel sequential scan (2 workers) with the sort
+--    done in the workers and merged (Gather Merge). The planner's own choice,
+--    a bitmap scan of events_event_ts (project_id, event, ts), visits ~210k
+--    heap pages in random order (the heap is in arrival order) in a single
+--    process and took 2-3x longer on the 10M set (6-7 s against 10-18 s), so
+--    bitmap scans are switched off for this query.
 --  * Tried and slower: the LATERAL form of docs/semantics-analytics.md §3.8
---    (one index probe per attempt and step: ~3M probes; with the per-person
---    covering index events_person_ts it still has to read and filter every
---    event of a heavy person once per attempt and step), and reading all
---    step rows by events_person_ts in person order to skip the sort (an
---    index-only scan of all 10M entries, then the same windows on a sort
---    anyway, because the window needs descending time).
---  * work_mem is raised so the sort of ~2M rows stays in memory; parallel
---    workers are left on (PostgreSQL uses them for the scans where it can).
+--    (three index probes per attempt on events_person_ts, ~2.8M probes that
+--    walk a heavy person's events: 17-24 s on the same machine and load);
+--    and the per-step aggregates read four times from the CTE (one pass with
+--    FILTERed aggregates below instead).
+--  * work_mem is raised so the sorts of ~2M rows stay in memory.
 SET work_mem = '256MB';
+SET enable_bitmapscan = off;
 WITH s AS (
     SELECT coalesce(o.person_id, e.person_id) AS p, e.ts,
            CASE e.event WHEN 'signup' THEN 1 WHEN 'activate' THEN 2
@@ -70,17 +70,18 @@ WITH s AS (
            extract(epoch FROM t4 - t3) AS d4
       FROM att ORDER BY p, depth DESC, t1
 )
-SELECT 1, count(*), NULL::float8, NULL::float8 FROM counted
-UNION ALL
-SELECT 2, count(*) FILTER (WHERE depth >= 2),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY d2) FILTER (WHERE depth >= 2),
-       avg(d2) FILTER (WHERE depth >= 2) FROM counted
-UNION ALL
-SELECT 3, count(*) FILTER (WHERE depth >= 3),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY d3) FILTER (WHERE depth >= 3),
-       avg(d3) FILTER (WHERE depth >= 3) FROM counted
-UNION ALL
-SELECT 4, count(*) FILTER (WHERE depth >= 4),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY d4) FILTER (WHERE depth >= 4),
-       avg(d4) FILTER (WHERE depth >= 4) FROM counted
-ORDER BY 1;
+SELECT v.step, v.persons, v.median_s, v.mean_s
+  FROM (SELECT count(*) AS c1,
+               count(*) FILTER (WHERE depth >= 2) AS c2,
+               count(*) FILTER (WHERE depth >= 3) AS c3,
+               count(*) FILTER (WHERE depth >= 4) AS c4,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY d2) FILTER (WHERE depth >= 2) AS m2,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY d3) FILTER (WHERE depth >= 3) AS m3,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY d4) FILTER (WHERE depth >= 4) AS m4,
+               avg(d2) FILTER (WHERE depth >= 2) AS a2,
+               avg(d3) FILTER (WHERE depth >= 3) AS a3,
+               avg(d4) FILTER (WHERE depth >= 4) AS a4
+          FROM counted) x,
+       LATERAL (VALUES (1, c1, NULL::float8, NULL::float8), (2, c2, m2, a2),
+                       (3, c3, m3, a3), (4, c4, m4, a4)) v(step, persons, median_s, mean_s)
+ ORDER BY 1;

@@ -9,15 +9,19 @@
 -- active in the trailing 7/30 days ending that day; new = first event ever
 -- that day (so all events before `to` are read, not only the range).
 --
--- Why this formulation (best of those tried, times in bench/RESULTS.md):
+-- Why this formulation (best of those tried; 20-27 s on the 10M set while
+-- the shared machine was busy):
 --  * One pass over events to the distinct (person, day) pairs; trailing
---    active counts without a 7x / 30x fan-out: each active day of a person
---    adds the days it newly covers, [max(d, previous active day + W), d + W - 1],
---    as +1/-1 deltas, and a running sum over days gives WAU and MAU exactly
---    (count(DISTINCT) over a generate_series of covered days was far slower).
+--    active counts without a 7x / 30x fan-out of the pairs: each active day of
+--    a person adds the days it newly covers, [max(d, previous active day + W),
+--    d + W - 1], as +1/-1 deltas, and a running sum over days gives WAU and
+--    MAU exactly.
 --  * The first day ever per person from the same pairs (window min), not a
---    second scan.
---  * Orders by orders_ts, one small aggregate.
+--    second scan of events.
+--  * Tried: the running sums looked up per day with a LATERAL ... ORDER BY
+--    LIMIT 1 (2.4x slower on a 1M-event set) and DISTINCT instead of GROUP BY
+--    for the pairs (same plan). The sort of the pairs dominates.
+--  * Orders: one small aggregate over the 134k orders.
 SET work_mem = '512MB';
 WITH pd AS (
     SELECT coalesce(o.person_id, e.person_id) AS p, (e.ts AT TIME ZONE 'UTC')::date AS d

@@ -8,15 +8,18 @@
 -- `from` are read too: such a person is in no cohort of the query); they
 -- return in period N if they have an event on cohort day + N.
 --
--- Why this formulation (best of those tried, times in bench/RESULTS.md):
---  * One pass over the events to the distinct (stitched person, day) pairs,
---    then the first day per person by a window over the same sorted pairs:
---    no second scan of events and no join back.
---  * Rows come from the covering index events_person_ts (an index-only scan:
---    the table is all-visible after VACUUM), the day computed from ts.
---  * Tried and slower: a GROUP BY person for the first day joined back to the
---    (person, day) pairs (two aggregations of ~4M pairs), and
---    count(DISTINCT person) per (cohort, day) straight from the events.
+-- Why this formulation (best of those tried on the 10M set; the machine was
+-- shared and busy, so +-25 % between runs):
+--  * One pass over the events to the distinct (stitched person, day) pairs
+--    (2.5M), then the first day per person by a window over the same sorted
+--    pairs: no second scan of events and no join back. 15-19 s.
+--  * Tried: GROUP BY instead of DISTINCT with parallel workers coaxed in
+--    (parallel_tuple_cost lowered: parallel scan + sort, Gather Merge of 10M
+--    rows): 14-18 s, no clear gain; the pairs materialised, a GROUP BY person
+--    for the first day and a hash join back: 21 s (a materialised CTE keeps
+--    everything in one process).
+--  * The sort of 10M (person, day) keys dominates; work_mem is raised so more
+--    of it stays in memory.
 SET work_mem = '512MB';
 WITH pd AS (
     SELECT DISTINCT coalesce(o.person_id, e.person_id) AS p, (e.ts AT TIME ZONE 'UTC')::date AS d

@@ -9,7 +9,8 @@
 # LIVE_CONNS (2), LIVE_BATCH (50): the loadgen load (about 5,000 events/s here);
 # QUERY_DATA (bench/data/query): where the PostgreSQL cluster is kept between
 # runs (git-ignored); BUILD (build); STORE_WAIT (300): seconds to wait for
-# cohortd's in-memory store to finish loading.
+# cohortd's in-memory store to finish loading; LOAD_ONLY=1: stop once the data
+# set is loaded (to prepare it, or to try SQL by hand).
 #
 # Steps: make; start the embedded PostgreSQL of QUERY_DATA (scripts/pg.sh,
 # settings as `make run`: fsync on, shared_buffers 256MB); migrate; if the data
@@ -146,6 +147,7 @@ else
   echo "$STAMP" >"$DATA/stamp"
   log "loaded: $(cat "$DATA/gen.json"); $LOAD_LINE"
 fi
+if [ "${LOAD_ONLY:-0}" = 1 ]; then log "LOAD_ONLY=1: data ready in $DATA"; exit 0; fi
 N_EVENTS=$(sql "SELECT count(*) FROM events WHERE project_id = $PID")
 DB_SIZE=$(sql "SELECT pg_size_pretty(pg_total_relation_size('events'))")
 
