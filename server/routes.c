@@ -5,6 +5,7 @@
 #include "handlers/ingest.h"
 #include "handlers/ltv.h"
 #include "handlers/order_routes.h"
+#include "handlers/retention.h"
 #include "handlers/persons.h"
 #include "handlers/scores.h"
 #include "handlers/segments.h"
@@ -26,6 +27,7 @@ const struct http_route routes[] = {
 
 	{ "GET", "/v1/funnels", HTTP_AUTH_READ, false, false, h_funnels_get },
 	{ "POST", "/v1/funnels", HTTP_AUTH_READ, true, false, h_funnels_post },
+	{ "GET", "/v1/retention", HTTP_AUTH_READ, false, false, h_retention_get },
 
 	/* Orders (docs/orders.md). Webhooks take ?project=NAME, verify their own
 	 * signature, accept any Content-Type (WooCommerce pings with a form

@@ -1,0 +1,794 @@
+/*
+ * db_activity.c - see db_activity.h.
+ *
+ * The PostgreSQL query is assembled from the constant fragments below plus
+ * numbers we generate (word and bit indices); event names, instants and the
+ * bucket boundaries travel as parameters.
+ */
+#include "server/db_activity.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/db_events.h"
+#include "server/db_internal.h"
+#include "server/db_query.h"
+#include "server/store.h"
+
+#define FETCH_ROWS "20000"
+/* 0001-01-01T00:00:00Z and 9999-12-31T00:00:00Z: "since the beginning" and
+ * "until the end" for the history scans (PostgreSQL accepts both). */
+#define DB_ACT_EARLIEST (-INT64_C(62135596800) * 1000000)
+#define DB_ACT_LATEST (INT64_C(253402214400) * 1000000)
+
+/* ---- calendar ------------------------------------------------------------ */
+
+static int32_t period_floor(int32_t day, enum calendar_unit u, enum calendar_week_start ws)
+{
+	int y, m, d, wd;
+
+	switch (u) {
+	case CALENDAR_WEEK:
+		wd = calendar_iso_weekday(day); /* 1 = Monday .. 7 = Sunday */
+		return day - (ws == CALENDAR_WEEK_SUNDAY ? wd % 7 : wd - 1);
+	case CALENDAR_MONTH:
+		calendar_civil_from_days(day, &y, &m, &d);
+		return calendar_days_from_civil(y, m, 1);
+	default:
+		return day;
+	}
+}
+
+/* First day of the period after the one starting on `start`. */
+static int32_t period_next(int32_t start, enum calendar_unit u)
+{
+	int y, m, d;
+
+	switch (u) {
+	case CALENDAR_WEEK:
+		return start + 7;
+	case CALENDAR_MONTH:
+		calendar_civil_from_days(start, &y, &m, &d);
+		return m == 12 ? calendar_days_from_civil(y + 1, 1, 1)
+			       : calendar_days_from_civil(y, m + 1, 1);
+	default:
+		return start + 1;
+	}
+}
+
+/* Local civil day numbers (days since 1970-01-01) of from_us and to_us - 1. */
+static bool local_days(struct db *db, const char *tz, int64_t from_us, int64_t to_us,
+		       int32_t *d0, int32_t *d1, struct app_err *err)
+{
+	static const char sql[] =
+		"SELECT ((timestamptz 'epoch' + $1::int8 * interval '1 microsecond') AT TIME ZONE $3)::date"
+		"         - date '1970-01-01',"
+		"       ((timestamptz 'epoch' + ($2::int8 - 1) * interval '1 microsecond')"
+		"         AT TIME ZONE $3)::date - date '1970-01-01'";
+	char f[24], t[24];
+	const char *vals[3] = { f, t, tz };
+	PGresult *res;
+
+	snprintf(f, sizeof(f), "%lld", (long long)from_us);
+	snprintf(t, sizeof(t), "%lld", (long long)to_us);
+	res = db_params(db, sql, 3, vals, PGRES_TUPLES_OK, "local days", err);
+	if (!res)
+		return false;
+	*d0 = (int32_t)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	*d1 = (int32_t)strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	return true;
+}
+
+/* UTC instants of the local midnights of days first .. first + n_days. */
+static bool midnights(struct db *db, const char *tz, int32_t first, int32_t n_days, int64_t **out,
+		      struct app_err *err)
+{
+	static const char sql[] =
+		"SELECT (extract(epoch FROM ((date '1970-01-01' + $1::int + g)::timestamp"
+		"        AT TIME ZONE $2)) * 1000000)::int8"
+		"  FROM generate_series(0, $3::int) g ORDER BY g";
+	char f[16], n[16];
+	const char *vals[3] = { f, tz, n };
+	PGresult *res;
+
+	snprintf(f, sizeof(f), "%d", first);
+	snprintf(n, sizeof(n), "%d", n_days);
+	res = db_params(db, sql, 3, vals, PGRES_TUPLES_OK, "local midnights", err);
+	if (!res)
+		return false;
+	*out = malloc((size_t)(n_days + 1) * sizeof(**out));
+	if (!*out || PQntuples(res) != n_days + 1) {
+		PQclear(res);
+		free(*out);
+		*out = NULL;
+		return err_set(err, 500, "internal", NULL, "cannot build the local calendar");
+	}
+	for (int i = 0; i <= n_days; i++)
+		(*out)[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	PQclear(res);
+	return true;
+}
+
+bool db_act_calendar(struct db *db, const char *tz, int64_t from_us, int64_t to_us,
+		     enum calendar_unit unit, enum calendar_week_start ws, int32_t extra_periods,
+		     int32_t lead_days, struct calendar *cal, int32_t *first_period,
+		     struct app_err *err)
+{
+	int32_t d0, d1, start, end;
+	int64_t *mid = NULL;
+	int y, m, d;
+	bool ok;
+
+	memset(cal, 0, sizeof(*cal));
+	if (!local_days(db, tz, from_us, to_us, &d0, &d1, err))
+		return false;
+	start = period_floor(d0, unit, ws) - lead_days;
+	end = period_next(period_floor(d1, unit, ws), unit);
+	for (int32_t i = 0; i < extra_periods && end - start <= DB_ACT_MAX_DAYS; i++)
+		end = period_next(end, unit);
+	if (end - start > DB_ACT_MAX_DAYS)
+		return err_set(err, 400, "validation_failed", "to",
+			       "the range and periods span more than %d days", DB_ACT_MAX_DAYS);
+	if (!midnights(db, tz, start, end - start, &mid, err))
+		return false;
+	calendar_civil_from_days(start, &y, &m, &d);
+	ok = calendar_init(cal, mid, end - start, y, m, d, ws);
+	free(mid);
+	if (!ok)
+		return err_set(err, 500, "internal", NULL, "cannot build the local calendar");
+	*first_period = calendar_period_of(cal, unit, from_us);
+	return true;
+}
+
+int64_t *db_act_bounds(const struct calendar *cal, enum calendar_unit unit, int32_t *n)
+{
+	const struct calendar_periods *per = calendar_periods(cal, unit);
+	int64_t *b;
+
+	if (per->n < 1 || per->end[per->n - 1] == CALENDAR_NO_END)
+		return NULL;
+	b = malloc(((size_t)per->n + 1) * sizeof(*b));
+	if (!b)
+		return NULL;
+	memcpy(b, per->start, (size_t)per->n * sizeof(*b));
+	b[per->n] = per->end[per->n - 1];
+	*n = per->n;
+	return b;
+}
+
+/* ---- result building (both sources) -------------------------------------- */
+
+struct acc {
+	struct db_act *a;
+	size_t cap;
+	size_t stride;               /* words per person: n_sel * n_words */
+};
+
+/* Append a person with zero bits; returns its index or -1 (out of memory). */
+static ptrdiff_t acc_add(struct acc *c, int64_t person)
+{
+	struct db_act *a = c->a;
+
+	if (a->n_persons == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 4096;
+		int64_t *ids = realloc(a->person_id, nc * sizeof(*ids));
+		if (ids)
+			a->person_id = ids;
+		uint8_t *pr = realloc(a->flags, nc * sizeof(*pr));
+		if (pr)
+			a->flags = pr;
+		uint64_t *bits = realloc(a->bits, nc * c->stride * sizeof(*bits));
+		if (bits)
+			a->bits = bits;
+		if (!ids || !pr || !bits)
+			return -1;
+		c->cap = nc;
+	}
+	a->person_id[a->n_persons] = person;
+	a->flags[a->n_persons] = 0;
+	memset(a->bits + a->n_persons * c->stride, 0, c->stride * sizeof(*a->bits));
+	return (ptrdiff_t)a->n_persons++;
+}
+
+static uint64_t *acc_row(struct acc *c, size_t i, int k)
+{
+	return c->a->bits + i * c->stride + (size_t)k * (size_t)c->a->n_words;
+}
+
+/* Bucket of ts given that it is >= bounds[lo]: the last i with bounds[i] <= ts
+ * (a zero-length bucket is never returned, as in calendar_day_of). */
+static int32_t bucket_of(const int64_t *bounds, int32_t n, int32_t lo, int64_t ts)
+{
+	int32_t hi = n; /* bounds[hi] > ts (bounds[n] is the end) */
+
+	if (lo + 1 <= n && ts < bounds[lo + 1])
+		return lo;
+	while (hi - lo > 1) {
+		int32_t mid = lo + (hi - lo) / 2;
+		if (bounds[mid] <= ts)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* ---- the in-memory store (through db_seq_fetch) -------------------------- */
+
+/* Open-addressing map person id -> index, for folding the prior scan in. */
+struct pmap {
+	int64_t *keys;
+	int32_t *vals;
+	size_t mask;
+};
+
+static bool pmap_build(struct pmap *m, const struct db_act *a)
+{
+	size_t cap = 16;
+
+	while (cap < a->n_persons * 2)
+		cap *= 2;
+	m->keys = malloc(cap * sizeof(*m->keys));
+	m->vals = malloc(cap * sizeof(*m->vals));
+	if (!m->keys || !m->vals)
+		return false;
+	m->mask = cap - 1;
+	for (size_t i = 0; i < cap; i++)
+		m->vals[i] = -1;
+	for (size_t i = 0; i < a->n_persons; i++) {
+		size_t h = ((uint64_t)a->person_id[i] * UINT64_C(0x9E3779B97F4A7C15)) >> 20 & m->mask;
+		while (m->vals[h] >= 0)
+			h = (h + 1) & m->mask;
+		m->keys[h] = a->person_id[i];
+		m->vals[h] = (int32_t)i;
+	}
+	return true;
+}
+
+static int32_t pmap_get(const struct pmap *m, int64_t key)
+{
+	size_t h = ((uint64_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> 20 & m->mask;
+
+	while (m->vals[h] >= 0) {
+		if (m->keys[h] == key)
+			return m->vals[h];
+		h = (h + 1) & m->mask;
+	}
+	return -1;
+}
+
+static bool seq_fetch(struct db *db, const struct db_act_spec *sp, int64_t from, int64_t until,
+		      struct db_seq_rows *rows, struct app_err *err)
+{
+	struct db_event_step steps[DB_ACT_MAX_SEL] = { { 0 } };
+	struct db_seq_spec s = { .project_id = sp->project_id, .from_us = from, .until_us = until,
+				 .steps = steps, .n_steps = sp->n_sel, .store = sp->store };
+
+	for (int k = 0; k < sp->n_sel; k++)
+		steps[k].event = sp->sel[k] ? sp->sel[k] : "$any";
+	return db_seq_fetch(db, &s, rows, err);
+}
+
+/* OR into flags the selectors matched in [from, until) by persons already in c
+ * (shift 0: before the calendar, DB_ACT_LATER_SHIFT: after it). */
+static bool store_edge(struct db *db, const struct db_act_spec *sp, struct acc *c, int64_t from,
+		       int64_t until, int shift, const struct pmap *map, struct app_err *err)
+{
+	struct db_seq_rows rows;
+
+	if (!seq_fetch(db, sp, from, until, &rows, err))
+		return false;
+	for (size_t p = 0; p < rows.n_persons; p++) {
+		int32_t i = pmap_get(map, rows.person_id[p]);
+		if (i < 0)
+			continue;
+		for (int64_t e = rows.person_off[p]; e < rows.person_off[p + 1]; e++)
+			c->a->flags[i] |= (uint8_t)(rows.mask[e] << shift);
+	}
+	db_seq_rows_free(&rows);
+	return true;
+}
+
+static bool from_store(struct db *db, const struct db_act_spec *sp, struct acc *c,
+		       struct app_err *err)
+{
+	struct db_seq_rows rows;
+	struct pmap map = { 0 };
+	bool ok = false;
+
+	if (!seq_fetch(db, sp, sp->bounds[0], sp->bounds[sp->n_buckets], &rows, err))
+		return false;
+	c->a->source = db_seq_source();
+	for (size_t p = 0; p < rows.n_persons; p++) {
+		ptrdiff_t i = acc_add(c, rows.person_id[p]);
+		int32_t b = 0;
+		if (i < 0) {
+			db_seq_rows_free(&rows);
+			return err_set(err, 500, "internal", NULL, "out of memory");
+		}
+		for (int64_t e = rows.person_off[p]; e < rows.person_off[p + 1]; e++) {
+			b = bucket_of(sp->bounds, sp->n_buckets, b, rows.ts[e]);
+			for (int k = 0; k < sp->n_sel; k++)
+				if (rows.mask[e] >> k & 1u)
+					acc_row(c, (size_t)i, k)[b >> 6] |= UINT64_C(1) << (b & 63);
+		}
+	}
+	db_seq_rows_free(&rows);
+	if (!sp->need_prior && !sp->need_later)
+		return true;
+	/* Selected events outside the calendar: only who, not when. */
+	if (!pmap_build(&map, c->a))
+		err_set(err, 500, "internal", NULL, "out of memory");
+	else
+		ok = (!sp->need_prior || store_edge(db, sp, c, DB_ACT_EARLIEST, sp->bounds[0], 0, &map,
+						     err)) &&
+		     (!sp->need_later || store_edge(db, sp, c, sp->bounds[sp->n_buckets], DB_ACT_LATEST,
+						     DB_ACT_LATER_SHIFT, &map, err));
+	free(map.keys);
+	free(map.vals);
+	return ok;
+}
+
+/* ---- PostgreSQL ------------------------------------------------------------ */
+
+static void add_num(struct db_sql *q, long long v)
+{
+	char b[24];
+	snprintf(b, sizeof(b), "%lld", v);
+	db_sql_add(q, b);
+}
+
+/* An instant as PostgreSQL timestamptz text ("2026-01-01 16:00:00.000000+00"):
+ * a typed parameter is folded into a constant when the query is planned, so
+ * the per-row comparisons stay cheap (timestamptz + interval would not be). */
+static void format_ts(int64_t us, char out[64])
+{
+	time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(us - (int64_t)secs * 1000000));
+}
+
+static void add_time_param(struct db_sql *q, int64_t us)
+{
+	char b[64];
+	format_ts(us, b);
+	db_sql_param(q, b, true);
+	db_sql_add(q, "::timestamptz");
+}
+
+/* {"2026-01-01 16:00:00.000000+00",...}: the lower bounds of the buckets. */
+static char *bounds_literal(const int64_t *bounds, int32_t n)
+{
+	char *s = malloc((size_t)n * 40 + 3), *p = s, t[64];
+
+	if (!s)
+		return NULL;
+	*p++ = '{';
+	for (int32_t i = 0; i < n; i++) {
+		format_ts(bounds[i], t);
+		p += sprintf(p, "%s\"%s\"", i ? "," : "", t);
+	}
+	*p++ = '}';
+	*p = '\0';
+	return s;
+}
+
+/* ", bit_or(...)" of the flags: bit k (2^(k+shift)) when selector k matched
+ * an event whose bucket is `b_is` (-1 before the calendar, -2 after). */
+static void flag_terms(struct db_sql *q, const struct db_act_spec *sp, const char *b_is, int shift)
+{
+	for (int k = 0; k < sp->n_sel; k++) {
+		db_sql_add(q, " | CASE WHEN b = ");
+		db_sql_add(q, b_is);
+		db_sql_add(q, " AND s");
+		add_num(q, k);
+		db_sql_add(q, " THEN ");
+		add_num(q, 1 << (k + shift));
+		db_sql_add(q, " ELSE 0 END");
+	}
+}
+
+static void selector_columns(struct db_sql *q, const struct db_act_spec *sp)
+{
+	for (int k = 0; k < sp->n_sel; k++) {
+		if (!sp->sel[k] || strcmp(sp->sel[k], "$any") == 0) {
+			db_sql_add(q, ", true");
+		} else {
+			db_sql_add(q, ", e.event = ");
+			db_sql_param(q, sp->sel[k], false);
+		}
+		db_sql_add(q, " AS s");
+		add_num(q, k);
+	}
+}
+
+/*
+ * One row per raw person in index order:
+ *   person_id, flags, then per selector k and word w the OR of
+ *   1 << (bucket & 63) over its events in that word.
+ * The subquery (kept by OFFSET 0) computes each event's bucket once; its
+ * ORDER BY lets it read events_person_ts in order (without it the planner
+ * sorts 10M rows on disk). Bucket -1 / -2 mark events before / after the
+ * calendar, read only for the flags.
+ */
+static bool build_sql(struct db_sql *q, const struct db_act_spec *sp, int words)
+{
+	char *lit = bounds_literal(sp->bounds, sp->n_buckets), pid[24];
+
+	if (!lit)
+		return false;
+	db_sql_add(q, "DECLARE cohortd_act NO SCROLL CURSOR FOR SELECT person_id, bit_or(0");
+	if (sp->need_prior)
+		flag_terms(q, sp, "-1", 0);
+	if (sp->need_later)
+		flag_terms(q, sp, "-2", DB_ACT_LATER_SHIFT);
+	db_sql_add(q, ")");
+	for (int k = 0; k < sp->n_sel; k++)
+		for (int w = 0; w < words; w++) {
+			db_sql_add(q, ", bit_or(CASE WHEN b >= 0 AND s");
+			add_num(q, k);
+			if (words > 1) {
+				db_sql_add(q, " AND b >> 6 = ");
+				add_num(q, w);
+			}
+			db_sql_add(q, " THEN 1::int8 << (b & 63) END)");
+		}
+	db_sql_add(q, " FROM (SELECT e.person_id, CASE WHEN e.ts < ");
+	add_time_param(q, sp->bounds[0]);
+	db_sql_add(q, " THEN -1 WHEN e.ts >= ");
+	add_time_param(q, sp->bounds[sp->n_buckets]);
+	db_sql_add(q, " THEN -2 ELSE width_bucket(e.ts, ");
+	db_sql_param(q, lit, true);
+	free(lit);
+	db_sql_add(q, "::timestamptz[]) - 1 END AS b");
+	selector_columns(q, sp);
+	db_sql_add(q, " FROM events e WHERE e.project_id = ");
+	snprintf(pid, sizeof(pid), "%lld", (long long)sp->project_id);
+	db_sql_param(q, pid, true);
+	db_sql_add(q, "::bigint");
+	if (!sp->need_later) {
+		db_sql_add(q, " AND e.ts < ");
+		add_time_param(q, sp->bounds[sp->n_buckets]);
+	}
+	if (!sp->need_prior) {
+		db_sql_add(q, " AND e.ts >= ");
+		add_time_param(q, sp->bounds[0]);
+	}
+	db_sql_add(q, " ORDER BY e.person_id OFFSET 0) x GROUP BY person_id ORDER BY person_id");
+	return !q->failed;
+}
+
+struct overrides {
+	int64_t *old_id, *new_id;   /* sorted by old_id */
+	int64_t *targets;           /* distinct new_id, sorted */
+	size_t n, n_targets;
+};
+
+static int cmp_i64(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static bool is_target(const struct overrides *ov, int64_t id)
+{
+	return ov->n_targets && bsearch(&id, ov->targets, ov->n_targets, sizeof(id), cmp_i64);
+}
+
+static bool load_overrides(struct db *db, int64_t project_id, struct overrides *ov,
+			   struct app_err *err)
+{
+	static const char sql[] =
+		"SELECT old_person_id, person_id FROM person_overrides"
+		" WHERE project_id = $1::bigint ORDER BY old_person_id";
+	char pid[24];
+	const char *vals[1] = { pid };
+	PGresult *res;
+
+	snprintf(pid, sizeof(pid), "%lld", (long long)project_id);
+	res = db_params(db, sql, 1, vals, PGRES_TUPLES_OK, "person overrides", err);
+	if (!res)
+		return false;
+	ov->n = (size_t)PQntuples(res);
+	ov->old_id = malloc((ov->n + 1) * sizeof(*ov->old_id));
+	ov->new_id = malloc((ov->n + 1) * sizeof(*ov->new_id));
+	ov->targets = malloc((ov->n + 1) * sizeof(*ov->targets));
+	if (!ov->old_id || !ov->new_id || !ov->targets) {
+		PQclear(res);
+		return err_set(err, 500, "internal", NULL, "out of memory");
+	}
+	for (size_t i = 0; i < ov->n; i++) {
+		ov->old_id[i] = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+		ov->new_id[i] = ov->targets[i] = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
+	}
+	PQclear(res);
+	qsort(ov->targets, ov->n, sizeof(*ov->targets), cmp_i64);
+	for (size_t i = 0; i < ov->n; i++)
+		if (ov->n_targets == 0 || ov->targets[ov->n_targets - 1] != ov->targets[i])
+			ov->targets[ov->n_targets++] = ov->targets[i];
+	return true;
+}
+
+/*
+ * One FETCH chunk. Raw persons arrive ascending, as do the overrides, so one
+ * moving pointer tells which rows belong to a merged person (-> stash).
+ * A row without events in the calendar (only earlier or later ones) is kept
+ * only when its flags may matter for a merged person.
+ */
+static bool take_rows(PGresult *res, struct acc *main, struct acc *stash,
+		      const struct overrides *ov, size_t *j)
+{
+	int n = PQntuples(res), n_words = main->a->n_sel * main->a->n_words;
+	uint64_t w[DB_ACT_MAX_SEL * DB_ACT_MAX_WORDS];
+
+	for (int r = 0; r < n; r++) {
+		int64_t raw = strtoll(PQgetvalue(res, r, 0), NULL, 10), person = raw;
+		uint8_t flags = (uint8_t)strtol(PQgetvalue(res, r, 1), NULL, 10);
+		uint64_t any = 0;
+		struct acc *c = main;
+		ptrdiff_t i;
+
+		for (int x = 0; x < n_words; x++) {
+			w[x] = PQgetisnull(res, r, 2 + x)
+				       ? 0 : (uint64_t)strtoll(PQgetvalue(res, r, 2 + x), NULL, 10);
+			any |= w[x];
+		}
+		while (*j < ov->n && ov->old_id[*j] < raw)
+			(*j)++;
+		if (*j < ov->n && ov->old_id[*j] == raw) {
+			c = stash;
+			person = ov->new_id[*j];
+		} else if (!any && !(flags && is_target(ov, raw)))
+			continue;
+		if ((i = acc_add(c, person)) < 0)
+			return false;
+		c->a->flags[i] = flags;
+		memcpy(c->a->bits + (size_t)i * c->stride, w, (size_t)n_words * sizeof(*w));
+	}
+	return true;
+}
+
+/* Drop persons left without any event in the calendar. */
+static void compact(struct acc *c)
+{
+	struct db_act *a = c->a;
+	size_t k = 0;
+
+	for (size_t i = 0; i < a->n_persons; i++) {
+		uint64_t any = 0;
+		for (size_t x = 0; x < c->stride; x++)
+			any |= a->bits[i * c->stride + x];
+		if (!any)
+			continue;
+		if (k != i) {
+			a->person_id[k] = a->person_id[i];
+			a->flags[k] = a->flags[i];
+			memmove(a->bits + k * c->stride, a->bits + i * c->stride,
+				c->stride * sizeof(*a->bits));
+		}
+		k++;
+	}
+	a->n_persons = k;
+}
+
+static int cmp_pair(const void *x, const void *y)
+{
+	const int64_t *a = x, *b = y;
+	return a[0] < b[0] ? -1 : a[0] > b[0];
+}
+
+/* Fold stashed rows of merged persons into the sorted main list. */
+static bool fold_stash(struct acc *main, struct acc *stash)
+{
+	struct db_act *m = main->a, *s = stash->a, out = *m;
+	struct acc o = { .a = &out, .stride = main->stride };
+	int64_t (*ord)[2] = malloc((s->n_persons + 1) * sizeof(*ord));
+	size_t i = 0, k = 0;
+	bool ok = false;
+
+	out.n_persons = 0;
+	out.person_id = NULL;
+	out.bits = NULL;
+	out.flags = NULL;
+	if (!ord)
+		return false;
+	for (size_t x = 0; x < s->n_persons; x++) {
+		ord[x][0] = s->person_id[x];
+		ord[x][1] = (int64_t)x;
+	}
+	qsort(ord, s->n_persons, sizeof(*ord), cmp_pair);
+	while (i < m->n_persons || k < s->n_persons) {
+		int64_t id = i < m->n_persons && (k == s->n_persons || m->person_id[i] <= ord[k][0])
+				     ? m->person_id[i] : ord[k][0];
+		ptrdiff_t at = acc_add(&o, id);
+		if (at < 0)
+			goto out;
+		for (; i < m->n_persons && m->person_id[i] == id; i++) {
+			out.flags[at] |= m->flags[i];
+			for (size_t w = 0; w < main->stride; w++)
+				out.bits[(size_t)at * main->stride + w] |= m->bits[i * main->stride + w];
+		}
+		for (; k < s->n_persons && ord[k][0] == id; k++) {
+			size_t x = (size_t)ord[k][1];
+			out.flags[at] |= s->flags[x];
+			for (size_t w = 0; w < main->stride; w++)
+				out.bits[(size_t)at * main->stride + w] |= s->bits[x * main->stride + w];
+		}
+	}
+	ok = true;
+out:
+	free(ord);
+	if (ok) {
+		db_act_free(m);
+		*m = out;
+	} else
+		db_act_free(&out);
+	return ok;
+}
+
+static bool from_postgres(struct db *db, const struct db_act_spec *sp, struct acc *c,
+			  struct app_err *err)
+{
+	struct db_sql q = { 0 };
+	struct overrides ov = { 0 };
+	struct db_act stash_act = { .n_sel = c->a->n_sel, .n_words = c->a->n_words };
+	struct acc stash = { .a = &stash_act, .stride = c->stride };
+	size_t j = 0;
+	bool ok = false;
+	PGresult *res;
+
+	c->a->source = "postgres";
+	if (!build_sql(&q, sp, c->a->n_words)) {
+		err_set(err, 500, "internal", NULL, "out of memory");
+		goto out;
+	}
+	/* One snapshot for overrides and events. Person order comes from the
+	 * index; a hash aggregate would spill and then need a sort. JIT costs
+	 * more than it saves on a one-pass aggregate. */
+	if (!db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) ||
+	    !db_exec(db, "SET LOCAL enable_hashagg = off", err) ||
+	    !db_exec(db, "SET LOCAL jit = off", err) ||
+	    !load_overrides(db, sp->project_id, &ov, err))
+		goto out;
+	res = db_params(db, q.text, q.n, q.params, PGRES_COMMAND_OK, "declare activity cursor", err);
+	if (!res)
+		goto out;
+	PQclear(res);
+	for (;;) {
+		res = db_params(db, "FETCH " FETCH_ROWS " FROM cohortd_act", 0, NULL, PGRES_TUPLES_OK,
+				"fetch activity", err);
+		if (!res)
+			goto out;
+		if (PQntuples(res) == 0) {
+			PQclear(res);
+			break;
+		}
+		if (!take_rows(res, c, &stash, &ov, &j)) {
+			PQclear(res);
+			err_set(err, 500, "internal", NULL, "out of memory");
+			goto out;
+		}
+		PQclear(res);
+	}
+	if (!db_exec(db, "COMMIT", err))
+		goto out;
+	if (stash_act.n_persons && !fold_stash(c, &stash)) {
+		err_set(err, 500, "internal", NULL, "out of memory");
+		goto out;
+	}
+	compact(c);
+	ok = true;
+out:
+	if (!ok)
+		db_rollback(db);
+	db_act_free(&stash_act);
+	free(ov.old_id);
+	free(ov.new_id);
+	free(ov.targets);
+	db_sql_cleanup(&q);
+	return ok;
+}
+
+bool db_act_fetch(struct db *db, const struct db_act_spec *sp, struct db_act *out,
+		  struct app_err *err)
+{
+	struct acc c = { .a = out };
+	bool ok;
+
+	memset(out, 0, sizeof(*out));
+	if (sp->n_sel < 1 || sp->n_sel > DB_ACT_MAX_SEL || sp->n_buckets < 1 ||
+	    sp->n_buckets > 64 * DB_ACT_MAX_WORDS)
+		return err_set(err, 400, "validation_failed", NULL,
+			       "too many periods in one query (at most %d)", 64 * DB_ACT_MAX_WORDS);
+	out->n_sel = sp->n_sel;
+	out->n_words = (sp->n_buckets + 63) / 64;
+	c.stride = (size_t)out->n_sel * (size_t)out->n_words;
+	if (sp->store && store_ready(sp->store))
+		ok = from_store(db, sp, &c, err);
+	else
+		ok = from_postgres(db, sp, &c, err);
+	if (!ok)
+		db_act_free(out);
+	return ok;
+}
+
+void db_act_free(struct db_act *a)
+{
+	free(a->person_id);
+	free(a->bits);
+	free(a->flags);
+	a->person_id = NULL;
+	a->bits = NULL;
+	a->flags = NULL;
+	a->n_persons = 0;
+}
+
+int32_t db_act_first_bucket(const struct db_act *a, size_t i, int k)
+{
+	const uint64_t *row = db_act_row(a, i, k);
+
+	for (int w = 0; w < a->n_words; w++)
+		if (row[w])
+			return 64 * w + __builtin_ctzll(row[w]);
+	return -1;
+}
+
+bool db_act_pairs_build(const struct db_act *a, const int64_t *bounds, unsigned sel_mask,
+			struct db_act_pairs *out)
+{
+	size_t n = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < a->n_persons; i++)
+		for (int w = 0; w < a->n_words; w++) {
+			uint64_t any = 0;
+			for (int k = 0; k < a->n_sel; k++)
+				if (sel_mask >> k & 1u)
+					any |= db_act_row(a, i, k)[w];
+			n += (size_t)__builtin_popcountll(any);
+		}
+	out->person_off = malloc((a->n_persons + 1) * sizeof(*out->person_off));
+	out->ts = malloc((n + 1) * sizeof(*out->ts));
+	out->role = malloc(n + 1);
+	if (!out->person_off || !out->ts || !out->role) {
+		db_act_pairs_free(out);
+		return false;
+	}
+	out->n_persons = a->n_persons;
+	for (size_t i = 0; i < a->n_persons; i++) {
+		out->person_off[i] = (int64_t)out->n_pairs;
+		for (int w = 0; w < a->n_words; w++) {
+			uint64_t any = 0;
+			for (int k = 0; k < a->n_sel; k++)
+				if (sel_mask >> k & 1u)
+					any |= db_act_row(a, i, k)[w];
+			while (any) {
+				int bit = __builtin_ctzll(any);
+				uint8_t role = 0;
+				any &= any - 1;
+				for (int k = 0; k < a->n_sel; k++)
+					if ((sel_mask >> k & 1u) && (db_act_row(a, i, k)[w] >> bit & 1u))
+						role |= (uint8_t)(1u << k);
+				out->ts[out->n_pairs] = bounds[64 * w + bit];
+				out->role[out->n_pairs++] = role;
+			}
+		}
+	}
+	out->person_off[a->n_persons] = (int64_t)out->n_pairs;
+	return true;
+}
+
+void db_act_pairs_free(struct db_act_pairs *p)
+{
+	free(p->person_off);
+	free(p->ts);
+	free(p->role);
+	memset(p, 0, sizeof(*p));
+}
