@@ -300,8 +300,8 @@ static bool compute(struct http_req *req, const struct ret_req *r, struct db *db
 	int32_t nb = 0, first_p;
 	bool ok = false;
 
-	if (!db_act_calendar(db, qr->tz, qr->from_us, qr->to_us, r->unit, r->ws, r->periods, 0, cal,
-			     &first_p, err))
+	if (!db_act_calendar(db, qr->tz, qr->from_us, qr->to_us, r->unit, r->ws, 0, r->periods, 0,
+			     cal, &first_p, err))
 		return false;
 	if (!(bounds = db_act_bounds(cal, r->unit, &nb))) {
 		err_set(err, 500, "internal", NULL, "cannot build the local calendar");

@@ -58,6 +58,23 @@ static int32_t period_next(int32_t start, enum calendar_unit u)
 	}
 }
 
+/* First day of the period before the one starting on `start`. */
+static int32_t period_prev(int32_t start, enum calendar_unit u)
+{
+	int y, m, d;
+
+	switch (u) {
+	case CALENDAR_WEEK:
+		return start - 7;
+	case CALENDAR_MONTH:
+		calendar_civil_from_days(start, &y, &m, &d);
+		return m == 1 ? calendar_days_from_civil(y - 1, 12, 1)
+			      : calendar_days_from_civil(y, m - 1, 1);
+	default:
+		return start - 1;
+	}
+}
+
 /* Local civil day numbers (days since 1970-01-01) of from_us and to_us - 1. */
 static bool local_days(struct db *db, const char *tz, int64_t from_us, int64_t to_us,
 		       int32_t *d0, int32_t *d1, struct app_err *err)
@@ -113,9 +130,9 @@ static bool midnights(struct db *db, const char *tz, int32_t first, int32_t n_da
 }
 
 bool db_act_calendar(struct db *db, const char *tz, int64_t from_us, int64_t to_us,
-		     enum calendar_unit unit, enum calendar_week_start ws, int32_t extra_periods,
-		     int32_t lead_days, struct calendar *cal, int32_t *first_period,
-		     struct app_err *err)
+		     enum calendar_unit unit, enum calendar_week_start ws, int32_t lead_periods,
+		     int32_t extra_periods, int32_t lead_days, struct calendar *cal,
+		     int32_t *first_period, struct app_err *err)
 {
 	int32_t d0, d1, start, end;
 	int64_t *mid = NULL;
@@ -125,7 +142,10 @@ bool db_act_calendar(struct db *db, const char *tz, int64_t from_us, int64_t to_
 	memset(cal, 0, sizeof(*cal));
 	if (!local_days(db, tz, from_us, to_us, &d0, &d1, err))
 		return false;
-	start = period_floor(d0, unit, ws) - lead_days;
+	start = period_floor(d0, unit, ws);
+	for (int32_t i = 0; i < lead_periods && d0 - start <= DB_ACT_MAX_DAYS; i++)
+		start = period_prev(start, unit);
+	start -= lead_days;
 	end = period_next(period_floor(d1, unit, ws), unit);
 	for (int32_t i = 0; i < extra_periods && end - start <= DB_ACT_MAX_DAYS; i++)
 		end = period_next(end, unit);

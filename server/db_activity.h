@@ -15,7 +15,7 @@
  *    its index order.
  *
  *     struct calendar cal;
- *     db_act_calendar(db, tz, from, to, CALENDAR_WEEK, ws, 12, 0, &cal, &first, &err);
+ *     db_act_calendar(db, tz, from, to, CALENDAR_WEEK, ws, 0, 12, 0, &cal, &first, &err);
  *     struct db_act_spec spec = {.project_id = p, .bounds = b, .n_buckets = n,
  *                                .sel = names, .n_sel = 2, .need_prior = true};
  *     struct db_act act;
@@ -45,16 +45,17 @@ struct store;
 
 /*
  * Local calendar of whole periods of `unit`: from the first day of the
- * period containing from_us, minus lead_days days, to the last day of the
- * period containing to_us - 1, plus extra_periods further periods. On
- * success *cal is initialised (calendar_cleanup) and *first_period is the
- * period of the calendar holding from_us. 400 naming "to" when the calendar
- * would exceed DB_ACT_MAX_DAYS.
+ * period containing from_us, moved back by lead_periods periods and then
+ * lead_days days, to the last day of the period containing to_us - 1, plus
+ * extra_periods further periods. On success *cal is initialised
+ * (calendar_cleanup) and *first_period is the period of the calendar
+ * holding from_us. 400 naming "to" when the calendar would exceed
+ * DB_ACT_MAX_DAYS.
  */
 bool db_act_calendar(struct db *db, const char *tz, int64_t from_us, int64_t to_us,
-		     enum calendar_unit unit, enum calendar_week_start ws, int32_t extra_periods,
-		     int32_t lead_days, struct calendar *cal, int32_t *first_period,
-		     struct app_err *err) MUST_CHECK;
+		     enum calendar_unit unit, enum calendar_week_start ws, int32_t lead_periods,
+		     int32_t extra_periods, int32_t lead_days, struct calendar *cal,
+		     int32_t *first_period, struct app_err *err) MUST_CHECK;
 
 /* Bucket boundaries of a calendar unit (n + 1 instants, malloc'd): the
  * starts of its periods then the end of the last one. NULL on allocation

@@ -3,6 +3,7 @@
 #include "handlers/funnels.h"
 #include "handlers/health.h"
 #include "handlers/ingest.h"
+#include "handlers/lifecycle.h"
 #include "handlers/ltv.h"
 #include "handlers/order_routes.h"
 #include "handlers/retention.h"
@@ -28,6 +29,7 @@ const struct http_route routes[] = {
 	{ "GET", "/v1/funnels", HTTP_AUTH_READ, false, false, h_funnels_get },
 	{ "POST", "/v1/funnels", HTTP_AUTH_READ, true, false, h_funnels_post },
 	{ "GET", "/v1/retention", HTTP_AUTH_READ, false, false, h_retention_get },
+	{ "GET", "/v1/lifecycle", HTTP_AUTH_READ, false, false, h_lifecycle_get },
 
 	/* Orders (docs/orders.md). Webhooks take ?project=NAME, verify their own
 	 * signature, accept any Content-Type (WooCommerce pings with a form
