@@ -36,7 +36,6 @@ struct writer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t work;   /* writer waits: jobs arrived or stopping */
-	pthread_cond_t done;   /* submitters wait: some job finished */
 	struct ingest_job *head, *tail;
 	long queued_rows;
 	bool stopping;
@@ -56,9 +55,11 @@ static int64_t mono_ms(void)
 static void finish(struct writer *w, struct ingest_job **jobs, int n)
 {
 	pthread_mutex_lock(&w->mu);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		jobs[i]->done = true;
-	pthread_cond_broadcast(&w->done);
+		/* Each request sleeps on its own condition: wake exactly the finished. */
+		pthread_cond_signal(&jobs[i]->cv);
+	}
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -197,7 +198,6 @@ struct writer *writer_start(const char *conninfo, int batch_rows, int queue_rows
 	w->cache = idcache_new(1000000);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
-	pthread_cond_init(&w->done, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		free(w->conninfo);
 		free(w);
@@ -224,6 +224,7 @@ bool writer_submit(struct writer *w, struct ingest_job *job, struct app_err *err
 		err->retry_after = 1;
 		return false;
 	}
+	pthread_cond_init(&job->cv, NULL);
 	if (w->tail)
 		w->tail->next = job;
 	else
@@ -232,8 +233,9 @@ bool writer_submit(struct writer *w, struct ingest_job *job, struct app_err *err
 	w->queued_rows += job->n;
 	pthread_cond_signal(&w->work);
 	while (!job->done)
-		pthread_cond_wait(&w->done, &w->mu);
+		pthread_cond_wait(&job->cv, &w->mu);
 	pthread_mutex_unlock(&w->mu);
+	pthread_cond_destroy(&job->cv);
 	if (job->err.status) {
 		*err = job->err;
 		return false;
@@ -252,7 +254,6 @@ void writer_stop(struct writer *w)
 	pthread_join(w->thread, NULL);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);
-	pthread_cond_destroy(&w->done);
 	idcache_free(w->cache);
 	free(w->conninfo);
 	free(w);

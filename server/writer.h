@@ -14,6 +14,7 @@
 #ifndef WRITER_H
 #define WRITER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,6 +49,7 @@ struct ingest_job {
 	int n_orders;
 	/* Filled by the writer: */
 	bool done;
+	pthread_cond_t cv;    /* the submitter sleeps here until done */
 	struct app_err err;   /* status 0 = committed */
 	struct ingest_job *next;
 };
