@@ -261,7 +261,15 @@ if [ "$R_OURS" != - ]; then
   if cmp -s "$TMP/r_ours.txt" "$TMP/r_sql.txt"; then R_SAME="yes ($(wc -l <"$TMP/r_sql.txt") non-zero cells)"
   else R_SAME="NO ($(diff "$TMP/r_ours.txt" "$TMP/r_sql.txt" | grep -c '^[<>]') lines differ, e.g. $(diff "$TMP/r_ours.txt" "$TMP/r_sql.txt" | grep '^[<>]' | head -2 | paste -sd' '))"; fi
 fi
-log "retention: ours $R_OURS s ${R_NOTE:+($R_NOTE)}, SQL $R_SQL s, equal: $R_SAME; metrics: ours $M_OURS s ${M_NOTE:+($M_NOTE)}, SQL $M_SQL s"
+# Metrics: the activity columns per day (day|dau|wau|mau|new_persons) of both answers.
+M_SAME=n/a
+if [ "$M_OURS" != - ]; then
+  jq -r '.series[] | "\(.start)|\(.dau)|\(.wau)|\(.mau)|\(.new_persons)"' "$TMP/metrics.json" >"$TMP/m_ours.txt" || true
+  cut -d'|' -f1-5 "$TMP/metrics.sql.out" >"$TMP/m_sql.txt"
+  if cmp -s "$TMP/m_ours.txt" "$TMP/m_sql.txt"; then M_SAME="yes ($(wc -l <"$TMP/m_sql.txt") days of DAU, WAU, MAU, new persons)"
+  else M_SAME="NO ($(diff "$TMP/m_ours.txt" "$TMP/m_sql.txt" | grep -c '^[<>]') lines differ, e.g. $(diff "$TMP/m_ours.txt" "$TMP/m_sql.txt" | grep '^[<>]' | head -2 | paste -sd' '))"; fi
+fi
+log "retention: ours $R_OURS s ${R_NOTE:+($R_NOTE)}, SQL $R_SQL s, equal: $R_SAME; metrics equal: $M_SAME; metrics: ours $M_OURS s ${M_NOTE:+($M_NOTE)}, SQL $M_SQL s"
 
 RSS_MB=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$SRV_PID/status")
 RSS_NOW=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$SRV_PID/status")
@@ -364,7 +372,7 @@ echo "| funnel during ingest at $(printf '%.0f' "$LIVE_RATE") events/s (median o
 echo "| cohortd peak RSS (VmHWM) after the queries | $RSS_MB MB (now $RSS_NOW MB; $RSS_MB2 MB after the live phase) | | | <= 400 MB | $(verdict "$RSS_MB2" "<=" 400) |"
 echo
 echo "funnel counts: ours [$F_OURS_COUNTS], SQL [$F_SQL_COUNTS], equal: $F_SAME; retention cells equal to SQL: $R_SAME;" \
-     "metrics answer not compared (SQL gives DAU/WAU/MAU/new/orders per day)"
+     "metrics equal to SQL: $M_SAME"
 echo "live phase: loadgen $(jq -c '{conns, events_acked, events_per_s, p50_ms, p99_ms, conn_errors}' "$TMP/live.json"), stored $LIVE_STORED;" \
      "main funnel during ingest equal to before: $(awk -v ok="$LIVE_OK" 'BEGIN {print ok}');" \
      "signup->Product Viewed (90d): before [$F2_BEFORE], after [$F2_AFTER], SQL after [$F2_SQL]"
