@@ -383,7 +383,8 @@ fail:
 	"WITH acq AS (" acq "),"                                                        \
 	" coh AS (SELECT pid, t0, date_trunc($3, t0 AT TIME ZONE $2) AS c FROM acq"     \
 	"          WHERE t0 >= to_timestamp($6::float8 / 1e6) AND t0 < to_timestamp($7::float8 / 1e6)),"  \
-	" ord AS (SELECT coalesce(po.person_id, o.person_id) AS pid, o.ts, " NET " AS net" \
+	" ord AS MATERIALIZED (SELECT coalesce(po.person_id, o.person_id) AS pid, o.ts,"   \
+	"                             " NET " AS net"                                    \
 	"           FROM orders o LEFT JOIN person_overrides po"                        \
 	"             ON po.project_id = o.project_id AND po.old_person_id = o.person_id" \
 	"          WHERE o.project_id = $1::bigint"                                     \

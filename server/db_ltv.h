@@ -157,6 +157,7 @@ struct db_ltv_run_done {
 	const char *parameters;  /* JSON object texts */
 	const char *spend;       /* NULL when no spend model */
 	const char *timings;
+	const char *scores;      /* the person_scores write ("score_persons"), or NULL */
 	double log_lik;
 	int iterations, evaluations;
 	bool converged, usable;
@@ -170,10 +171,6 @@ bool db_ltv_run_finish(struct db *db, int64_t project_id, int64_t run_id,
 /* status failed with our message, and release the run's lock. */
 bool db_ltv_run_fail(struct db *db, int64_t project_id, int64_t run_id, const char *message,
 		     const char *timings, struct app_err *err) MUST_CHECK;
-
-/* Record the person_scores write of a run (JSON object text). */
-bool db_ltv_run_scores(struct db *db, int64_t project_id, int64_t run_id, const char *scores,
-		       struct app_err *err) MUST_CHECK;
 
 /*
  * A run as JSON (new reference in *out): by run_id (> 0), or the latest

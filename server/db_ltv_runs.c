@@ -69,13 +69,13 @@ bool db_ltv_run_finish(struct db *db, int64_t project_id, int64_t run_id,
 		"    log_likelihood = CASE WHEN $6::float8 = 'NaN' THEN NULL ELSE $6::float8 END,"
 		"    iterations = $7::int, evaluations = $8::int, converged = $9::boolean,"
 		"    usable = $10::boolean, reason = $11, n_persons = $12::bigint,"
-		"    n_patterns = $13::bigint, finished_at = now()"
+		"    n_patterns = $13::bigint, scores = $14::jsonb, finished_at = now()"
 		"  WHERE project_id = $1::bigint AND run_id = $2::bigint RETURNING run_id)"
 		" SELECT pg_advisory_unlock(" LOCK_KEY ", " LOCK_ID("run_id") ") FROM u";
 	char pid[24], rid[24], ll[32], it[16], ev[16], np[24], npat[24];
-	const char *vals[13] = { pid, rid, d->parameters, d->spend, d->timings, ll, it, ev,
+	const char *vals[14] = { pid, rid, d->parameters, d->spend, d->timings, ll, it, ev,
 				 d->converged ? "true" : "false", d->usable ? "true" : "false",
-				 d->reason, np, npat };
+				 d->reason, np, npat, d->scores };
 	PGresult *res;
 
 	fmt_i64(pid, sizeof(pid), (long long)project_id);
@@ -85,7 +85,7 @@ bool db_ltv_run_finish(struct db *db, int64_t project_id, int64_t run_id,
 	fmt_i64(ev, sizeof(ev), d->evaluations);
 	fmt_i64(np, sizeof(np), (long long)d->persons);
 	fmt_i64(npat, sizeof(npat), (long long)d->patterns);
-	if (!(res = db_params(db, sql, 13, vals, PGRES_TUPLES_OK, "ltv run finish", err)))
+	if (!(res = db_params(db, sql, 14, vals, PGRES_TUPLES_OK, "ltv run finish", err)))
 		return false;
 	PQclear(res);
 	return true;
@@ -106,23 +106,6 @@ bool db_ltv_run_fail(struct db *db, int64_t project_id, int64_t run_id, const ch
 	fmt_i64(pid, sizeof(pid), (long long)project_id);
 	fmt_i64(rid, sizeof(rid), (long long)run_id);
 	if (!(res = db_params(db, sql, 4, vals, PGRES_TUPLES_OK, "ltv run fail", err)))
-		return false;
-	PQclear(res);
-	return true;
-}
-
-bool db_ltv_run_scores(struct db *db, int64_t project_id, int64_t run_id, const char *scores,
-		       struct app_err *err)
-{
-	static const char sql[] =
-		"UPDATE model_runs SET scores = $3::jsonb WHERE project_id = $1::bigint AND run_id = $2::bigint";
-	char pid[24], rid[24];
-	const char *vals[3] = { pid, rid, scores };
-	PGresult *res;
-
-	fmt_i64(pid, sizeof(pid), (long long)project_id);
-	fmt_i64(rid, sizeof(rid), (long long)run_id);
-	if (!(res = db_params(db, sql, 3, vals, PGRES_COMMAND_OK, "ltv run scores", err)))
 		return false;
 	PQclear(res);
 	return true;

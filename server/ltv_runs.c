@@ -258,9 +258,18 @@ json_t *ltv_spec_json(const struct ltv_spec *s, const struct db_ltv_ctx *ctx)
 
 /* ---- stored runs --------------------------------------------------------------- */
 
+/* Compact text of j (consumed); 17 significant digits keep parameters exact. */
 static char *dump(json_t *j)
 {
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+	json_decref(j);
+	return s;
+}
+
+/* Milliseconds need no 17 digits (248.2, not 248.19999999999999). */
+static char *dump_short(json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
 	json_decref(j);
 	return s;
 }
@@ -273,7 +282,38 @@ static json_t *timings_json(const struct ltv_fitted *f, double load_ms, double t
 			 "total_ms", round(total_ms * 10) / 10);
 }
 
-/* Load (unless given), fit and complete the run row. */
+/*
+ * "score_persons": predictions of the fresh fit into the current scores
+ * generation, before the run is marked done so a client polling the run
+ * sees the outcome with it. A failure here is recorded, not fatal: the fit
+ * itself is good.
+ */
+static char *write_scores(struct db *db, int64_t project_id, int64_t run_id,
+			  const struct ltv_spec *s, const struct db_ltv_ctx *ctx,
+			  const struct ltv_fitted *f)
+{
+	struct app_err err = { 0 };
+	struct ltv_model m;
+	int64_t written = 0, gen = 0;
+	double t = now_ms();
+	json_t *rec;
+
+	ltv_model_from_fit(s, f, run_id, &m);
+	if (db_ltv_scores_run(db, project_id, &gen, &err) &&
+	    ltv_scores_refresh(db, project_id, ctx, &m, &written, &err))
+		rec = json_pack("{s:o, s:I, s:f}", "generation",
+				gen ? json_integer((json_int_t)gen) : json_null(), "written",
+				(json_int_t)written, "ms", round((now_ms() - t) * 10) / 10);
+	else {
+		log_warn("ltv: run %lld: writing person_scores failed: %s", (long long)run_id,
+			 err.message);
+		db_rollback(db);
+		rec = json_pack("{s:s}", "error", err.message);
+	}
+	return dump_short(rec);
+}
+
+/* Load (unless given), fit, write scores if asked, and complete the run row. */
 static bool run_body(struct db *db, int64_t project_id, int64_t run_id, const struct ltv_spec *s,
 		     const struct db_ltv_ctx *ctx, const struct db_ltv_rows *given,
 		     struct ltv_fitted *f, struct app_err *err)
@@ -281,7 +321,7 @@ static bool run_body(struct db *db, int64_t project_id, int64_t run_id, const st
 	struct db_ltv_rows own = { 0 };
 	const struct db_ltv_rows *rows = given;
 	double t0 = now_ms();
-	char *par = NULL, *spend = NULL, *tm = NULL;
+	char *par = NULL, *spend = NULL, *tm = NULL, *scores = NULL;
 	bool ok = false;
 
 	if (!rows) {
@@ -294,9 +334,11 @@ static bool run_body(struct db *db, int64_t project_id, int64_t run_id, const st
 	}
 	if (!ltv_fit_rows(rows, s, ctx->exponent, f, err))
 		goto out;
+	if (s->score_persons && f->usable)
+		scores = write_scores(db, project_id, run_id, s, ctx, f);
 	par = dump(ltv_parameters_json(s, &f->tx));
 	spend = s->spend ? dump(ltv_spend_json(f, ctx->currency)) : NULL;
-	tm = dump(timings_json(f, rows->load_ms, now_ms() - t0 + (given ? given->load_ms : 0)));
+	tm = dump_short(timings_json(f, rows->load_ms, now_ms() - t0 + (given ? given->load_ms : 0)));
 	if (!par || !tm || (s->spend && !spend)) {
 		err_set(err, 500, "internal", NULL, "out of memory");
 		goto out;
@@ -306,7 +348,7 @@ static bool run_body(struct db *db, int64_t project_id, int64_t run_id, const st
 			.parameters = par, .spend = spend, .timings = tm, .log_lik = f->tx.log_lik,
 			.iterations = f->tx.iterations, .evaluations = f->tx.evaluations,
 			.converged = f->tx.converged, .usable = f->usable, .reason = f->tx.reason,
-			.persons = f->persons, .patterns = (int64_t)f->patterns,
+			.persons = f->persons, .patterns = (int64_t)f->patterns, .scores = scores,
 		};
 		ok = db_ltv_run_finish(db, project_id, run_id, &d, err);
 	}
@@ -314,6 +356,7 @@ out:
 	free(par);
 	free(spend);
 	free(tm);
+	free(scores);
 	db_ltv_rows_free(&own);
 	return ok;
 }
@@ -373,30 +416,6 @@ static void runs_release(void)
 	pthread_mutex_unlock(&runs_mu);
 }
 
-/* After a usable fit asked to: predictions into the current scores generation. */
-static void job_scores(struct job *j, const struct ltv_fitted *f)
-{
-	struct app_err err = { 0 };
-	struct ltv_model m;
-	int64_t written = 0, gen = 0;
-	double t = now_ms();
-	json_t *rec;
-	char *txt;
-
-	ltv_model_from_fit(&j->spec, f, j->run_id, &m);
-	if (db_ltv_scores_run(j->db, j->project_id, &gen, &err) &&
-	    ltv_scores_refresh(j->db, j->project_id, &j->ctx, &m, &written, &err))
-		rec = json_pack("{s:o, s:I, s:f}", "generation",
-				gen ? json_integer((json_int_t)gen) : json_null(), "written",
-				(json_int_t)written, "ms", round((now_ms() - t) * 10) / 10);
-	else
-		rec = json_pack("{s:s}", "error", err.message);
-	err_clear(&err);
-	if (!(txt = dump(rec)) || !db_ltv_run_scores(j->db, j->project_id, j->run_id, txt, &err))
-		log_warn("ltv: run %lld: recording the scores write failed", (long long)j->run_id);
-	free(txt);
-}
-
 static void *job_main(void *arg)
 {
 	struct job *j = arg;
@@ -406,8 +425,7 @@ static void *job_main(void *arg)
 	if (!run_body(j->db, j->project_id, j->run_id, &j->spec, &j->ctx, NULL, &f, &err)) {
 		log_warn("ltv: run %lld failed: %s", (long long)j->run_id, err.message);
 		run_failed(j->db, j->project_id, j->run_id, &err);
-	} else if (j->spec.score_persons && f.usable)
-		job_scores(j, &f);
+	}
 	db_close(j->db); /* also frees the run's advisory lock if the update never ran */
 	free(j);
 	runs_release();
