@@ -234,10 +234,11 @@ void h_model_run_get(struct http_req *req, struct http_resp *resp)
 		err_set(&err, 400, "validation_failed", "id", "id must be a positive integer");
 		goto fail;
 	}
-	if (!(db = db_acquire(req->app->read_pool, 2000, &err)))
+	/* Primary: reading a run may mark a dead one failed. */
+	if (!(db = db_acquire(req->app->pool, 2000, &err)))
 		goto fail;
 	ok = db_ltv_run_get(db, req->project_id, run_id, NULL, &run, &err);
-	db_release(req->app->read_pool, db);
+	db_release(req->app->pool, db);
 	if (!ok)
 		goto fail;
 	if (!run) {
@@ -416,9 +417,33 @@ static json_t *render_ltv(json_t *run, const struct ltv_model *m, const struct l
 	return out;
 }
 
-void h_ltv_get(struct http_req *req, struct http_resp *resp)
+/* The fit to predict with, from the primary (model_runs is written there). */
+static bool load_model(struct http_req *req, const struct ltv_q *q, struct db_ltv_ctx *ctx,
+		       json_t **run, struct ltv_model *m, struct app_err *err)
 {
 	static const char *const models[] = { "bgnbd", "paretonbd" };
+	struct db *db = db_acquire(req->app->pool, 2000, err);
+	bool ok;
+
+	if (!db)
+		return false;
+	ok = db_ltv_context(db, req->project_id, NULL, NULL, ctx, err) &&
+	     db_ltv_run_get(db, req->project_id, q->run_id, models[q->model], run, err);
+	db_release(req->app->pool, db);
+	if (!ok)
+		return false;
+	if (*run && ltv_model_from_run(*run, m))
+		return true;
+	if (q->run_id)
+		return err_set(err, 409, "no_fit", "run_id",
+			       "run %lld is not a usable fit (see GET /v1/models/runs/%lld)",
+			       (long long)q->run_id, (long long)q->run_id);
+	return err_set(err, 409, "no_fit", "model",
+		       "no usable %s fit yet: POST /v1/models/ltv/fit first", models[q->model]);
+}
+
+void h_ltv_get(struct http_req *req, struct http_resp *resp)
+{
 	struct app_err err = { 0 };
 	struct ltv_q q;
 	struct db_ltv_ctx ctx;
@@ -427,38 +452,24 @@ void h_ltv_get(struct http_req *req, struct http_resp *resp)
 	struct ltv_model m;
 	struct db *db = NULL;
 	json_t *run = NULL, *out;
-	int64_t scores_run = 0;
 	int32_t as_of;
 
-	if (!parse_ltv_get(req, &q, &err) || !(db = db_acquire(req->app->read_pool, 2000, &err)) ||
-	    !db_ltv_context(db, req->project_id, NULL, NULL, &ctx, &err) ||
-	    !db_ltv_run_get(db, req->project_id, q.run_id, models[q.model], &run, &err))
-		goto fail;
-	if (!run || !ltv_model_from_run(run, &m)) {
-		if (q.run_id)
-			err_set(&err, 409, "no_fit", "run_id",
-				"run %lld is not a usable fit (see GET /v1/models/runs/%lld)",
-				(long long)q.run_id, (long long)q.run_id);
-		else
-			err_set(&err, 409, "no_fit", "model",
-				"no usable %s fit yet: POST /v1/models/ltv/fit first", models[q.model]);
-		goto fail;
-	}
-	if (!ltv_query_date(req, "as_of", m.cal_end, &as_of, &err))
+	if (!parse_ltv_get(req, &q, &err) || !load_model(req, &q, &ctx, &run, &m, &err) ||
+	    !ltv_query_date(req, "as_of", m.cal_end, &as_of, &err) ||
+	    !(db = db_acquire(req->app->read_pool, 2000, &err)))
 		goto fail;
 	{
 		struct db_ltv_query dq = { .project_id = req->project_id, .tz = ctx.tz,
 					   .currency = ctx.currency, .cal_end = as_of,
 					   .holdout_end = as_of, .shape = DB_LTV_SEGMENTS };
-		if (!db_ltv_load(db, &dq, &rows, &err) ||
-		    !db_ltv_scores_run(db, req->project_id, &scores_run, &err))
+		if (!db_ltv_load(db, &dq, &rows, &err))
 			goto fail;
 	}
 	db_release(req->app->read_pool, db);
 	db = NULL;
 	if (!ltv_predict(&m, &rows, &q.clv, ctx.exponent, 0, &preds, &err))
 		goto fail;
-	out = render_ltv(run, &m, &q, &ctx, as_of, &rows, &preds, scores_run);
+	out = render_ltv(run, &m, &q, &ctx, as_of, &rows, &preds, rows.scores_run);
 	run = NULL; /* owned by out (or freed with it) */
 	if (!out) {
 		err_set(&err, 500, "internal", NULL, "out of memory");

@@ -331,6 +331,7 @@ bool db_ltv_load(struct db *db, const struct db_ltv_query *q, struct db_ltv_rows
 		if (!db_ltv_scores_run(db, q->project_id, &scores_run, err))
 			goto fail;
 		out->has_scores = scores_run > 0;
+		out->scores_run = scores_run;
 		if (scores_run > 0) {
 			snprintf(extra, sizeof(extra), "%lld", (long long)scores_run);
 			sql = segments_sql;

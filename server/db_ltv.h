@@ -82,6 +82,7 @@ struct db_ltv_rows {
 	char *segs[DB_LTV_MAX_SEGS];
 	int n_segs;
 	bool has_scores;     /* DB_LTV_SEGMENTS: a current scores generation exists */
+	int64_t scores_run;  /* ... its run id (0 = none) */
 	int64_t persons;     /* sum of count */
 	int64_t fx_missing;  /* net-paid orders left out for want of an FX rate */
 	double load_ms;
@@ -174,8 +175,9 @@ bool db_ltv_run_fail(struct db *db, int64_t project_id, int64_t run_id, const ch
 
 /*
  * A run as JSON (new reference in *out): by run_id (> 0), or the latest
- * usable run of `kind` when run_id is 0. A 'running' run whose lock is free
- * (its process died) is marked failed first. *out NULL when none.
+ * usable run of `kind` when run_id is 0. By id, a 'running' run whose lock is
+ * free (its process died) is marked failed first: that form writes, so it
+ * needs the primary. *out NULL when none.
  */
 bool db_ltv_run_get(struct db *db, int64_t project_id, int64_t run_id, const char *kind,
 		    json_t **out, struct app_err *err) MUST_CHECK;
