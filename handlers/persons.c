@@ -1,10 +1,9 @@
 /*
- * persons.c - see persons.h. One SQL statement builds the profile
+ * persons.c - see persons.h. One prepared statement reads the profile
  * (server/db_scores_read.c); this only decorates and answers it.
  */
 #include "handlers/persons.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "handlers/scores.h"
@@ -18,9 +17,8 @@ void h_persons_get(struct http_req *req, struct http_resp *resp)
 	static const char *const allowed[] = { NULL };
 	struct app_err err = { 0 };
 	struct db *db;
-	char *text = NULL;
 	bool found = false, ok;
-	json_t *j;
+	json_t *j = NULL;
 
 	if (!scores_check_params(req, allowed, &err))
 		goto fail;
@@ -30,19 +28,13 @@ void h_persons_get(struct http_req *req, struct http_resp *resp)
 	}
 	if (!(db = db_acquire(req->app->read_pool, 2000, &err)))
 		goto fail;
-	ok = db_scores_person(db, req->project_id, req->params[0], &text, &found, &err);
+	ok = db_scores_person(db, req->project_id, req->params[0], &j, &found, &err);
 	db_release(req->app->read_pool, db);
 	if (!ok)
 		goto fail;
 	if (!found) {
 		err_set(&err, 404, "not_found", NULL, "no person with distinct id '%.128s'",
 			req->params[0]);
-		goto fail;
-	}
-	j = json_loads(text, 0, NULL);
-	free(text);
-	if (!j) {
-		err_set(&err, 500, "internal", NULL, "profile encoding failed");
 		goto fail;
 	}
 	scoring_decorate(json_object_get(j, "scores"));

@@ -527,7 +527,7 @@ static json_t *fetch_page(struct http_req *req, const char *kind, const char *se
 	struct score_config cfg;
 	enum sc_column col;
 	struct db *db;
-	char value[64], codes[512], *text = NULL;
+	char value[64], codes[512];
 	bool gone = false, ok = false;
 	json_t *rows = NULL, *row;
 	size_t i;
@@ -543,16 +543,16 @@ static json_t *fetch_page(struct http_req *req, const char *kind, const char *se
 	} else
 		ok = list_run(db, req->project_id, l, err) &&
 		     db_scores_page(db, req->project_id, l->run_id, col, value, l->after, l->limit,
-				    &text, &gone, err);
+				    &rows, &gone, err);
 	scoring_config_free(&cfg);
 out:
 	db_release(req->app->read_pool, db);
-	if (ok && gone)
+	if (ok && gone) {
+		json_decref(rows);
+		rows = NULL;
 		err_set(err, 410, "cursor_expired", "cursor",
 			"the scores this cursor lists were replaced twice since; start again without cursor");
-	else if (ok && !(rows = json_loads(text, 0, NULL)))
-		err_set(err, 500, "internal", NULL, "page encoding failed");
-	free(text);
+	}
 	json_array_foreach(rows, i, row)
 		scoring_decorate(json_object_get(row, "scores"));
 	return rows;

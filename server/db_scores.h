@@ -12,7 +12,7 @@
  *    so a failed or killed run leaves the previous scores untouched.
  * 3. Runs, schedule and reads: run rows, the owner lock that tells live runs
  *    from dead ones, schedule slots, stored summaries, segment pages and
- *    person profiles (the last three answered as JSON built by PostgreSQL).
+ *    person profiles (pages and profiles as Jansson objects).
  *
  * Day numbers are days since 1970-01-01 in the project's time zone.
  */
@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "server/err.h"
 
@@ -204,18 +206,18 @@ void db_scores_stored_free(struct sc_stored *s);
 enum sc_column { SC_COL_RFM11, SC_COL_RFM8, SC_COL_LIFECYCLE, SC_COL_TIER, SC_COL_AIPL,
 		 SC_COL_AARRR };
 
-/* One page of a segment of generation run_id, person_id > after, ascending,
- * as a JSON array text (malloc'd) of {person_id, distinct_ids, scores}.
+/* One page of a segment of generation run_id, person_id > after, ascending:
+ * *rows (new reference) is a JSON array of {person_id, distinct_ids, scores}.
  * segment: the code, or for SC_COL_AARRR the bit mask as decimal text.
- * *gone is set when the generation was purged (cursor too old). */
+ * *gone is set (with an empty page) when the generation was purged. */
 bool db_scores_page(struct db *db, int64_t project_id, int64_t run_id, enum sc_column col,
-		    const char *segment, int64_t after, int limit, char **json, bool *gone,
+		    const char *segment, int64_t after, int limit, json_t **rows, bool *gone,
 		    struct app_err *err) MUST_CHECK;
 
-/* The profile of the person a distinct id belongs to, as JSON text
- * (malloc'd): person_id, distinct_ids, merged_person_ids, first_seen,
- * last_seen, traits, scores (null before the first run). */
-bool db_scores_person(struct db *db, int64_t project_id, const char *distinct_id, char **json,
+/* The profile of the person a distinct id belongs to (*out, new reference):
+ * person_id, distinct_ids, merged_person_ids, first_seen, last_seen, traits,
+ * scores (null before the first run). *found false when the id is unknown. */
+bool db_scores_person(struct db *db, int64_t project_id, const char *distinct_id, json_t **out,
 		      bool *found, struct app_err *err) MUST_CHECK;
 
 #endif

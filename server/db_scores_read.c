@@ -2,10 +2,10 @@
  * db_scores_read.c - the read side of db_scores.h: stored summaries, segment
  * pages and person profiles.
  *
- * Pages and profiles are built as JSON by PostgreSQL in one statement each:
- * one round trip, and the handler only parses and decorates the result. A
- * page reads one generation (run_id) by keyset on person_id, so a listing
- * stays on the snapshot it started with while newer runs are written.
+ * Pages and profiles are one prepared statement each (one round trip) that
+ * returns plain columns; the JSON is built here. A page reads one generation
+ * (run_id) by keyset on person_id, so a listing stays on the snapshot it
+ * started with while newer runs are written.
  */
 #include "server/db_scores.h"
 
@@ -15,31 +15,99 @@
 
 #include "server/db_internal.h"
 
-/* The stored scores of person_scores row `s` as a JSON object. */
-#define SCORE_JSON                                                                                 \
-	"json_build_object('run_id', s.run_id, 'computed_at', s.computed_at,"                      \
-	" 'first_active', s.first_active, 'last_active', s.last_active,"                           \
-	" 'paid_orders', s.paid_orders,"                                                           \
-	" 'rfm', json_build_object('recency_days', s.rfm_recency_days,"                            \
-	"   'frequency', s.rfm_frequency, 'monetary', s.rfm_monetary, 'r', s.rfm_r, 'f', s.rfm_f," \
-	"   'm', s.rfm_m, 'fm', s.rfm_fm, 'rfm11', s.rfm11, 'rfm8', s.rfm8),"                      \
-	" 'lifecycle', s.lifecycle, 'value_tier', s.value_tier, 'aipl', s.aipl,"                   \
-	" 'aarrr', json_build_object('acquired', (s.aarrr & 1) <> 0,"                              \
-	"   'activation', (s.aarrr & 2) <> 0, 'retention', (s.aarrr & 4) <> 0,"                    \
-	"   'revenue', (s.aarrr & 8) <> 0, 'referral', (s.aarrr & 16) <> 0),"                      \
-	" 'referrals', s.referrals,"                                                               \
-	" 'ltv', json_build_object('historical', s.ltv_historical, 'p_alive', s.p_alive,"          \
-	"   'expected_purchases_30d', s.expected_purchases_30d,"                                   \
-	"   'expected_purchases_90d', s.expected_purchases_90d,"                                   \
-	"   'expected_purchases_365d', s.expected_purchases_365d,"                                 \
-	"   'clv_predicted', s.clv_predicted))"
+/* The person_scores columns a scores object is built from (score_json). */
+#define SCORE_COLS                                                                                 \
+	"s.run_id, to_char(s.computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"  \
+	" s.first_active, s.last_active, s.paid_orders, s.rfm_recency_days, s.rfm_frequency,"      \
+	" s.rfm_monetary, s.rfm_r, s.rfm_f, s.rfm_m, s.rfm_fm, s.rfm11, s.rfm8, s.lifecycle,"       \
+	" s.value_tier, s.aipl, s.aarrr, s.referrals, s.ltv_historical, s.p_alive,"                \
+	" s.expected_purchases_30d, s.expected_purchases_90d, s.expected_purchases_365d,"         \
+	" s.clv_predicted"
 
-/* Distinct ids of person s.person_id and of the raw persons merged into it. */
+/* Distinct ids (JSON array) of person s.person_id and the raw persons merged into it. */
 #define IDS_JSON                                                                                   \
 	"(SELECT coalesce(json_agg(i.distinct_id ORDER BY i.created_at, i.distinct_id), '[]')"     \
 	"   FROM identities i WHERE i.project_id = s.project_id AND i.person_id = ANY(ARRAY("      \
 	"     SELECT s.person_id UNION ALL SELECT po.old_person_id FROM person_overrides po"       \
-	"      WHERE po.project_id = s.project_id AND po.person_id = s.person_id)))"
+	"      WHERE po.project_id = s.project_id AND po.person_id = s.person_id)))::text"
+
+static json_t *j_int(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? json_null()
+					: json_integer(strtoll(PQgetvalue(r, row, col), NULL, 10));
+}
+
+static json_t *j_real(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? json_null() : json_real(strtod(PQgetvalue(r, row, col), NULL));
+}
+
+static json_t *j_str(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? json_null() : json_string(PQgetvalue(r, row, col));
+}
+
+static json_t *j_json(const PGresult *r, int row, int col)
+{
+	json_t *v = PQgetisnull(r, row, col) ? NULL : json_loads(PQgetvalue(r, row, col), 0, NULL);
+	return v ? v : json_null();
+}
+
+/*
+ * The scores object from the SCORE_COLS starting at column c (null when the
+ * person has no row). Built here rather than with json_build_object: on the
+ * profile path PostgreSQL's JSON building cost more than the lookups.
+ */
+static json_t *score_json(const PGresult *r, int row, int c)
+{
+	long aarrr;
+
+	if (PQgetisnull(r, row, c))
+		return json_null();
+	aarrr = strtol(PQgetvalue(r, row, c + 17), NULL, 10);
+	return json_pack(
+		"{s:o, s:o, s:o, s:o, s:o,"
+		" s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o},"
+		" s:o, s:o, s:o, s:{s:b, s:b, s:b, s:b, s:b}, s:o,"
+		" s:{s:o, s:o, s:o, s:o, s:o, s:o}}",
+		"run_id", j_int(r, row, c), "computed_at", j_str(r, row, c + 1), "first_active",
+		j_str(r, row, c + 2), "last_active", j_str(r, row, c + 3), "paid_orders",
+		j_int(r, row, c + 4), "rfm", "recency_days", j_int(r, row, c + 5), "frequency",
+		j_int(r, row, c + 6), "monetary", j_int(r, row, c + 7), "r", j_int(r, row, c + 8), "f",
+		j_int(r, row, c + 9), "m", j_int(r, row, c + 10), "fm", j_int(r, row, c + 11), "rfm11",
+		j_str(r, row, c + 12), "rfm8", j_str(r, row, c + 13), "lifecycle",
+		j_str(r, row, c + 14), "value_tier", j_str(r, row, c + 15), "aipl",
+		j_str(r, row, c + 16), "aarrr", "acquired", (int)(aarrr & 1), "activation",
+		(int)((aarrr >> 1) & 1), "retention", (int)((aarrr >> 2) & 1), "revenue",
+		(int)((aarrr >> 3) & 1), "referral", (int)((aarrr >> 4) & 1), "referrals",
+		j_int(r, row, c + 18), "ltv", "historical", j_int(r, row, c + 19), "p_alive",
+		j_real(r, row, c + 20), "expected_purchases_30d", j_real(r, row, c + 21),
+		"expected_purchases_90d", j_real(r, row, c + 22), "expected_purchases_365d",
+		j_real(r, row, c + 23), "clv_predicted", j_real(r, row, c + 24));
+}
+
+/*
+ * Run a statement prepared under `name` on this connection, preparing it on
+ * first use (SQLSTATE 26000: pool connections come and go, so "prepared"
+ * cannot be remembered outside the server). Planning the profile query
+ * costs more than executing it, and GET /v1/persons/{id} is the hot path.
+ */
+static PGresult *exec_prepared(struct db *db, const char *name, const char *sql, int n,
+			       const char *const *vals, const char *what, struct app_err *err)
+{
+	PGresult *res = PQexecPrepared(db->conn, name, n, vals, NULL, NULL, 0);
+	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR && st && strcmp(st, "26000") == 0) {
+		PQclear(res);
+		res = PQprepare(db->conn, name, sql, n, NULL);
+		if (!db_check(db, res, PGRES_COMMAND_OK, what, err))
+			return NULL;
+		PQclear(res);
+		res = PQexecPrepared(db->conn, name, n, vals, NULL, NULL, 0);
+	}
+	return db_check(db, res, PGRES_TUPLES_OK, what, err) ? res : NULL;
+}
 
 bool db_scores_stored(struct db *db, int64_t project_id, const char *key, struct sc_stored *out,
 		      bool *found, struct app_err *err)
@@ -56,7 +124,7 @@ bool db_scores_stored(struct db *db, int64_t project_id, const char *key, struct
 
 	memset(out, 0, sizeof(*out));
 	snprintf(pid, sizeof(pid), "%lld", (long long)project_id);
-	res = db_params(db, sql, 2, v, PGRES_TUPLES_OK, "stored scores", err);
+	res = exec_prepared(db, "cohortd_scores_stored", sql, 2, v, "stored scores", err);
 	if (!res)
 		return false;
 	*found = PQntuples(res) == 1;
@@ -85,17 +153,14 @@ void db_scores_stored_free(struct sc_stored *s)
 	s->params = s->summary = NULL;
 }
 
-/* The same page statement for each column; only the filter differs. */
+/* The same page statement for each column; only the filter differs. The
+ * generation must still be the current or the previous one. */
 #define PAGE_SQL(filter)                                                                           \
-	"WITH ok AS (SELECT 1 FROM score_current c WHERE c.project_id = $1::bigint"                \
-	"            AND $2::bigint IN (c.run_id, c.previous_run_id))"                             \
-	" SELECT (SELECT count(*) FROM ok),"                                                       \
-	"   (SELECT coalesce(json_agg(json_build_object('person_id', s.person_id,"                 \
-	"      'distinct_ids', " IDS_JSON ", 'scores', " SCORE_JSON ") ORDER BY s.person_id), '[]')" \
-	"    FROM (SELECT * FROM person_scores s WHERE EXISTS (SELECT 1 FROM ok)"                  \
-	"           AND s.project_id = $1::bigint AND s.run_id = $2::bigint"                       \
-	"           AND s.person_id > $3::bigint AND " filter                                      \
-	"         ORDER BY s.person_id LIMIT $5::int) s)::text"
+	"SELECT s.person_id, " IDS_JSON ", " SCORE_COLS " FROM person_scores s"                    \
+	" WHERE s.project_id = $1::bigint AND s.run_id = $2::bigint AND s.person_id > $3::bigint"  \
+	"   AND " filter " AND EXISTS (SELECT 1 FROM score_current c"                               \
+	"       WHERE c.project_id = $1::bigint AND $2::bigint IN (c.run_id, c.previous_run_id))"  \
+	" ORDER BY s.person_id LIMIT $5::int"
 
 static const char *const page_sql[] = {
 	[SC_COL_RFM11] = PAGE_SQL("s.rfm11 = $4"),
@@ -106,27 +171,55 @@ static const char *const page_sql[] = {
 	[SC_COL_AARRR] = PAGE_SQL("(s.aarrr & $4::int) = $4::int"),
 };
 
+/* An empty page: the end of the segment, or a purged generation? */
+static bool generation_gone(struct db *db, const char *const *v, bool *gone, struct app_err *err)
+{
+	static const char sql[] =
+		"SELECT 1 FROM score_current WHERE project_id = $1::bigint"
+		" AND $2::bigint IN (run_id, previous_run_id)";
+	PGresult *res = db_params(db, sql, 2, v, PGRES_TUPLES_OK, "page generation", err);
+
+	if (!res)
+		return false;
+	*gone = PQntuples(res) == 0;
+	PQclear(res);
+	return true;
+}
+
 bool db_scores_page(struct db *db, int64_t project_id, int64_t run_id, enum sc_column col,
-		    const char *segment, int64_t after, int limit, char **json, bool *gone,
+		    const char *segment, int64_t after, int limit, json_t **rows, bool *gone,
 		    struct app_err *err)
 {
+	static const char *const names[] = { "cohortd_scores_page0", "cohortd_scores_page1",
+					      "cohortd_scores_page2", "cohortd_scores_page3",
+					      "cohortd_scores_page4", "cohortd_scores_page5" };
 	char pid[24], rid[24], aft[24], lim[16];
 	const char *v[5] = { pid, rid, aft, segment, lim };
 	PGresult *res;
+	int n;
 
 	snprintf(pid, sizeof(pid), "%lld", (long long)project_id);
 	snprintf(rid, sizeof(rid), "%lld", (long long)run_id);
 	snprintf(aft, sizeof(aft), "%lld", (long long)after);
 	snprintf(lim, sizeof(lim), "%d", limit);
-	*json = NULL;
-	res = db_params(db, page_sql[col], 5, v, PGRES_TUPLES_OK, "segment page", err);
-	if (!res)
+	*rows = NULL;
+	*gone = false;
+	if (!(res = exec_prepared(db, names[col], page_sql[col], 5, v, "segment page", err)))
 		return false;
-	*gone = strcmp(PQgetvalue(res, 0, 0), "0") == 0;
-	*json = strdup(PQgetvalue(res, 0, 1));
+	n = PQntuples(res);
+	*rows = json_array();
+	for (int i = 0; *rows && i < n; i++)
+		json_array_append_new(*rows, json_pack("{s:o, s:o, s:o}", "person_id", j_int(res, i, 0),
+						       "distinct_ids", j_json(res, i, 1), "scores",
+						       score_json(res, i, 2)));
 	PQclear(res);
-	if (!*json)
+	if (!*rows)
 		return err_set(err, 500, "internal", NULL, "out of memory");
+	if (n == 0 && !generation_gone(db, v, gone, err)) {
+		json_decref(*rows);
+		*rows = NULL;
+		return false;
+	}
 	return true;
 }
 
@@ -141,25 +234,25 @@ static const char person_sql[] =
 	"    LEFT JOIN person_overrides o"
 	"      ON o.project_id = i.project_id AND o.old_person_id = i.person_id"
 	"   WHERE i.project_id = $1::bigint AND i.distinct_id = $2),"
-	" raw AS (SELECT pid AS rid FROM idn UNION SELECT po.old_person_id FROM person_overrides po, idn"
-	"   WHERE po.project_id = $1::bigint AND po.person_id = idn.pid),"
-	" pr AS (SELECT p.* FROM persons p WHERE p.project_id = $1::bigint"
-	"   AND p.person_id IN (SELECT rid FROM raw))"
-	" SELECT json_build_object('person_id', idn.pid,"
-	"  'distinct_ids', (SELECT coalesce(json_agg(i.distinct_id ORDER BY i.created_at,"
-	"      i.distinct_id), '[]') FROM identities i"
-	"      WHERE i.project_id = $1::bigint AND i.person_id IN (SELECT rid FROM raw)),"
-	"  'merged_person_ids', (SELECT coalesce(json_agg(rid ORDER BY rid), '[]') FROM raw"
-	"      WHERE rid <> idn.pid),"
-	"  'first_seen', (SELECT min(first_seen) FROM pr),"
-	"  'last_seen', (SELECT max(last_seen) FROM pr),"
-	"  'traits', (SELECT cohortd_jsonb_merge(traits ORDER BY last_seen, person_id) FROM pr),"
-	"  'scores', (SELECT " SCORE_JSON " FROM person_scores s JOIN score_current c"
-	"      ON c.project_id = s.project_id AND c.run_id = s.run_id"
-	"      WHERE s.project_id = $1::bigint AND s.person_id = idn.pid))::text"
-	" FROM idn";
+	" raw AS (SELECT idn.pid AS rid FROM idn UNION ALL SELECT po.old_person_id"
+	"   FROM person_overrides po, idn WHERE po.project_id = $1::bigint AND po.person_id = idn.pid)"
+	" SELECT idn.pid,"
+	"  to_char(pr.fs AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+	"  to_char(pr.ls AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+	"  pr.tr::text, ii.ids::text,"
+	"  (SELECT coalesce(json_agg(rid ORDER BY rid), '[]') FROM raw WHERE rid <> idn.pid)::text,"
+	"  " SCORE_COLS
+	" FROM idn"
+	" CROSS JOIN LATERAL (SELECT min(p.first_seen) AS fs, max(p.last_seen) AS ls,"
+	"     cohortd_jsonb_merge(p.traits ORDER BY p.last_seen, p.person_id) AS tr FROM persons p"
+	"    WHERE p.project_id = $1::bigint AND p.person_id IN (SELECT rid FROM raw)) pr"
+	" CROSS JOIN LATERAL (SELECT coalesce(json_agg(i.distinct_id ORDER BY i.created_at,"
+	"     i.distinct_id), '[]') AS ids FROM identities i"
+	"    WHERE i.project_id = $1::bigint AND i.person_id IN (SELECT rid FROM raw)) ii"
+	" LEFT JOIN person_scores s ON s.project_id = $1::bigint AND s.person_id = idn.pid"
+	"  AND s.run_id = (SELECT run_id FROM score_current WHERE project_id = $1::bigint)";
 
-bool db_scores_person(struct db *db, int64_t project_id, const char *distinct_id, char **json,
+bool db_scores_person(struct db *db, int64_t project_id, const char *distinct_id, json_t **out,
 		      bool *found, struct app_err *err)
 {
 	char pid[24];
@@ -167,13 +260,19 @@ bool db_scores_person(struct db *db, int64_t project_id, const char *distinct_id
 	PGresult *res;
 
 	snprintf(pid, sizeof(pid), "%lld", (long long)project_id);
-	res = db_params(db, person_sql, 2, v, PGRES_TUPLES_OK, "person", err);
+	*out = NULL;
+	res = exec_prepared(db, "cohortd_scores_person", person_sql, 2, v, "person", err);
 	if (!res)
 		return false;
-	*found = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
-	*json = *found ? strdup(PQgetvalue(res, 0, 0)) : NULL;
+	*found = PQntuples(res) == 1;
+	if (*found)
+		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "person_id", j_int(res, 0, 0),
+				 "distinct_ids", j_json(res, 0, 4), "merged_person_ids",
+				 j_json(res, 0, 5), "first_seen", j_str(res, 0, 1), "last_seen",
+				 j_str(res, 0, 2), "traits", j_json(res, 0, 3), "scores",
+				 score_json(res, 0, 6));
 	PQclear(res);
-	if (*found && !*json)
+	if (*found && !*out)
 		return err_set(err, 500, "internal", NULL, "out of memory");
 	return true;
 }
