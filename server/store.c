@@ -231,9 +231,15 @@ int32_t store_event_id(struct proj *p, const char *name, bool create)
 	if ((size_t)p->n_events == p->enames_cap) {
 		size_t cap = p->enames_cap ? p->enames_cap * 2 : 64;
 		char **n = realloc(p->enames, cap * sizeof(*n));
+		struct posting *ps;
 		if (!n)
 			return -1;
 		p->enames = n;
+		ps = realloc(p->post, cap * sizeof(*ps));
+		if (!ps)
+			return -1;
+		memset(ps + p->enames_cap, 0, (cap - p->enames_cap) * sizeof(*ps));
+		p->post = ps;
 		p->enames_cap = cap;
 	}
 	p->enames[p->n_events] = strdup(name);
@@ -241,6 +247,25 @@ int32_t store_event_id(struct proj *p, const char *name, bool create)
 		return -1;
 	p->eslots[i] = p->n_events;
 	return p->n_events++;
+}
+
+static bool posting_add(struct proj *p, int32_t ev, uint32_t index)
+{
+	struct posting *ps;
+
+	if (p->n >= UINT32_MAX)
+		return false;
+	ps = &p->post[ev];
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 256;
+		uint32_t *ix = realloc(ps->ix, cap * sizeof(*ix));
+		if (!ix)
+			return false;
+		ps->ix = ix;
+		ps->cap = cap;
+	}
+	ps->ix[ps->n++] = index;
+	return true;
 }
 
 static bool proj_append(struct proj *p, int32_t person, int32_t ev, int64_t ts, int64_t recv)
@@ -259,6 +284,8 @@ static bool proj_append(struct proj *p, int32_t person, int32_t ev, int64_t ts, 
 			return false;
 		p->n_chunks++;
 	}
+	if (!posting_add(p, ev, (uint32_t)p->n))
+		return false;
 	ch = p->chunks[c];
 	ch->ts[o] = ts;
 	ch->recv[o] = recv;
@@ -272,8 +299,11 @@ static void proj_free(struct proj *p)
 {
 	for (size_t i = 0; i < p->n_chunks; i++)
 		free(p->chunks[i]);
-	for (int32_t e = 0; e < p->n_events; e++)
+	for (int32_t e = 0; e < p->n_events; e++) {
 		free(p->enames[e]);
+		free(p->post[e].ix);
+	}
+	free(p->post);
 	free(p->chunks);
 	free(p->pkeys);
 	free(p->pvals);

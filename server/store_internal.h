@@ -37,6 +37,12 @@ struct proj {
 	size_t ecap;
 	int32_t n_events;
 	size_t enames_cap;
+	/* event name id -> indexes of its events, in arrival order: a query
+	 * for a few event names touches only their events (4 bytes/event). */
+	struct posting {
+		uint32_t *ix;
+		size_t n, cap;
+	} *post;                  /* enames_cap entries */
 };
 
 struct recent {                /* 64-bit keys of recently added events */
