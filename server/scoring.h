@@ -51,6 +51,7 @@ struct score_config {
 	int32_t lookback_days;     /* RFM / pyramid revenue window */
 	enum rfm8_split split;
 	enum rfm11_axis axis;
+	bool fit_ltv;              /* scoring.fit_ltv: refit predictive LTV in each run */
 };
 
 /* Read settings (time zone, currency, config). A config value of the wrong

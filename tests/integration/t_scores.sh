@@ -31,6 +31,13 @@ check_match "timings per phase" '"load_events_ms":[0-9]+.*"total_ms":[0-9]+' "$(
 check_eq "the run is current" "$run1" "$(sql "SELECT run_id FROM score_current")"
 check_eq "every row carries the run id and a computed_at" 0 "$(sql "SELECT count(*) FROM person_scores WHERE run_id <> $run1 OR computed_at IS NULL")"
 
+# --- LTV columns written into the current generation are carried forward ---
+sql "UPDATE person_scores s SET p_alive = 0.25, clv_predicted = 1234.5 FROM score_current c
+     WHERE s.project_id = c.project_id AND s.run_id = c.run_id AND s.person_id % 100 = 0"
+runc=$(run_now); wait_run "$runc"
+check_eq "LTV columns are carried into the next generation" "15 0.25 1234.5" \
+  "$(sql "SELECT count(*) || ' ' || min(p_alive) || ' ' || max(clv_predicted) FROM person_scores WHERE run_id = $runc AND p_alive IS NOT NULL")"
+
 # --- slow writes (a trigger sleeps per row) to observe a run in flight ---
 slow_on()  { sql "CREATE OR REPLACE FUNCTION t_slow() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN PERFORM pg_sleep(0.002); RETURN NEW; END \$\$;
               CREATE TRIGGER t_slow BEFORE INSERT ON person_scores FOR EACH ROW EXECUTE FUNCTION t_slow()"; }

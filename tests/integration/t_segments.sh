@@ -253,6 +253,16 @@ check_eq "a01: R/F/M values (hand-computed: 5 days, 3 orders, 10000)" "5 3 10000
 rget /v1/persons/nobody;            check_eq "unknown person: 404" 404 "$STATUS"
 rget "/v1/persons/a01?x=1";         check_eq "persons: unknown parameter 400 naming it" "400 x" "$STATUS $(jget error.field <<<"$BODY")"
 
+# --- scoring.fit_ltv: a run refits predictive LTV and stores its predictions ---
+sql "UPDATE settings SET config = '{\"scoring\":{\"fit_ltv\":true}}'"
+req POST /v1/scores/run "" -H "Authorization: Bearer $RK"; r=$(jget run_id <<<"$BODY")
+for _ in $(seq 200); do rget "/v1/scores/runs/$r"; [ "$(jget status <<<"$BODY")" = done ] && break; sleep 0.05; done
+check_eq "the run names the LTV fit it made" "$(sql "SELECT max(run_id) FROM model_runs WHERE trigger = 'scoring'")" "$(jget timings.ltv_model_run_id <<<"$BODY")"
+check_eq "predictions for every payer when the fit is usable, none otherwise" \
+  "$(sql "SELECT CASE WHEN (SELECT usable FROM model_runs WHERE trigger = 'scoring' ORDER BY run_id DESC LIMIT 1) THEN (SELECT count(DISTINCT pid) FROM t_ord WHERE net > 0) ELSE 0 END")" \
+  "$(sql "SELECT count(*) FROM person_scores WHERE run_id = $r AND p_alive IS NOT NULL")"
+sql "UPDATE settings SET config = '{}'"
+
 # --- bad parameters: 400 naming the parameter ---
 bad() { rget "$1"; check_eq "$2" "$3" "$STATUS $(jget error.field <<<"$BODY")"; }
 bad "/v1/segments/rfm?foo=1"                   "unknown parameter"             "400 foo"
