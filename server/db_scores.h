@@ -137,7 +137,8 @@ struct sc_done {
 bool db_scores_commit_run(struct db *db, const struct sc_done *d, struct app_err *err) MUST_CHECK;
 /* Abort an open COPY / transaction (after a failure or on shutdown). */
 void db_scores_abort(struct db *db);
-/* Delete generations other than the current and the previous one. */
+/* Delete generations other than the current and the previous one (and run
+ * rows beyond the newest 1000), then ANALYZE person_scores. */
 bool db_scores_purge(struct db *db, int64_t project_id, int64_t *deleted,
 		     struct app_err *err) MUST_CHECK;
 
