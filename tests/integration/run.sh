@@ -23,8 +23,10 @@ files=("$@"); [ ${#files[@]} -gt 0 ] || files=(tests/integration/t_*.sh)
 status=0
 for f in "${files[@]}"; do
   [ -f "$f" ] || f=tests/integration/$f.sh
+  t0=$(date +%s)
   out=$(timeout 600 bash "$f" 2>&1); rc=$?
   printf '%s\n' "$out"
+  echo "# $(basename "$f" .sh): $(( $(date +%s) - t0 )) s"
   if [ $rc -ne 0 ] && ! grep -q '^not ok' <<<"$out"; then
     echo "not ok - $(basename "$f" .sh): exited $rc"; status=1
   fi
