@@ -238,7 +238,7 @@ static json_t *live(struct db *db, const struct score_config *cfg, int64_t proje
 	if (!sp->set_as_of && !db_scores_today(db, cfg->tz, &today, err))
 		return NULL;
 	if (!resolve(cfg, project_id, today, sp, &p, err) ||
-	    !scoring_compute(db, cfg, &p, false, &r, err))
+	    !scoring_compute(db, NULL, cfg, &p, false, &r, err))
 		return NULL;
 	o = scoring_kind_json(cfg, &p, &r, sp->key);
 	scoring_result_free(&r);

@@ -106,8 +106,10 @@ struct sc_inputs {
 bool db_scores_today(struct db *db, const char *tz, int32_t *day, struct app_err *err) MUST_CHECK;
 
 /* Load every kind's aggregates; rows come sorted by person_id. carry_ltv:
- * also read the LTV columns of the project's current generation. */
-bool db_scores_load(struct db *db, const struct sc_query *q, bool carry_ltv,
+ * also read the LTV columns of the project's current generation. db2 (may
+ * be NULL): a second idle connection; the orders pass then runs on it, in
+ * a thread, on the same snapshot, beside the events pass. */
+bool db_scores_load(struct db *db, struct db *db2, const struct sc_query *q, bool carry_ltv,
 		    struct sc_inputs *in, struct app_err *err) MUST_CHECK;
 void db_scores_inputs_free(struct sc_inputs *in);
 

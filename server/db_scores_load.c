@@ -18,6 +18,7 @@
 #include "server/db_scores.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,19 @@ static int32_t pmap_slot(struct pmap *m, int64_t k, bool *added)
 	return m->slot[h];
 }
 
+/* Slot of person k, or -1 when absent. */
+static int32_t pmap_find(const struct pmap *m, int64_t k)
+{
+	size_t h;
+
+	if (m->n == 0)
+		return -1;
+	h = mix(k) & (m->cap - 1);
+	while (m->key[h] != EMPTY && m->key[h] != k)
+		h = (h + 1) & (m->cap - 1);
+	return m->key[h] == k ? m->slot[h] : -1;
+}
+
 static void pmap_free(struct pmap *m)
 {
 	free(m->key);
@@ -182,22 +196,23 @@ static void pmap_free(struct pmap *m)
 
 /* ---- the passes ------------------------------------------------------------ */
 
-/* Raw rows: stitched person, instant, event flags (SC_ACTIVATED..SC_LOYAL). */
+/* Raw rows: raw person, instant, event flags (SC_ACTIVATED..SC_LOYAL). Raw
+ * persons are stitched here in C (overrides are few; a join per row cost
+ * more than the map lookup). */
 static const char ev_sql[] =
 	"DECLARE sc_cur NO SCROLL CURSOR FOR"
-	" SELECT coalesce(o.person_id, e.person_id), e.ts,"
+	" SELECT e.person_id, e.ts,"
 	"  (e.event = ANY(ARRAY(SELECT jsonb_array_elements_text($3::jsonb))))::int"
 	"  + 2 * (e.type IN (3, 4)"
 	"         OR e.event = ANY(ARRAY(SELECT jsonb_array_elements_text($4::jsonb))))::int"
 	"  + 4 * (e.event = ANY(ARRAY(SELECT jsonb_array_elements_text($5::jsonb))))::int"
 	"  + 8 * (e.event = ANY(ARRAY(SELECT jsonb_array_elements_text($6::jsonb))))::int"
-	"   FROM events e LEFT JOIN person_overrides o"
-	"     ON o.project_id = e.project_id AND o.old_person_id = e.person_id"
+	"   FROM events e"
 	"  WHERE e.project_id = $1::bigint"
 	"    AND e.ts < 'epoch'::timestamptz + $2::int8 * interval '1 microsecond'";
 
 /*
- * Raw orders: person, instant, net-paid, and the net amount in the reporting
+ * Raw orders: raw person, instant, net-paid, and the net amount in the reporting
  * currency ($3) with the rules of the order_values view (docs/orders.md):
  * the latest rate on or before the order's UTC day, rounded half away from
  * zero, NULL without a rate. The rate is looked up only for orders in
@@ -205,15 +220,14 @@ static const char ev_sql[] =
  */
 static const char ord_sql[] =
 	"DECLARE sc_cur NO SCROLL CURSOR FOR"
-	" SELECT coalesce(po.person_id, o.person_id), o.ts, o.net_minor > 0,"
+	" SELECT o.person_id, o.ts, o.net_minor > 0,"
 	"  CASE WHEN o.currency = $3 THEN o.net_minor ELSE"
 	"   (SELECT round(o.net_minor * f.rate * power(10::numeric, rc.exponent - oc.exponent))::bigint"
 	"      FROM fx_rates f, currencies oc, currencies rc"
 	"     WHERE f.project_id = o.project_id AND f.currency = o.currency AND f.quote = $3"
 	"       AND f.day <= (o.ts AT TIME ZONE 'UTC')::date AND oc.code = o.currency AND rc.code = $3"
 	"     ORDER BY f.day DESC LIMIT 1) END"
-	"   FROM orders o LEFT JOIN person_overrides po"
-	"     ON po.project_id = o.project_id AND po.old_person_id = o.person_id"
+	"   FROM orders o"
 	"  WHERE o.project_id = $1::bigint"
 	"    AND o.ts < 'epoch'::timestamptz + $2::int8 * interval '1 microsecond'";
 
@@ -230,6 +244,10 @@ static const char ref_sql[] =
 	"    AND e.ts < 'epoch'::timestamptz + $2::int8 * interval '1 microsecond'"
 	"    AND coalesce(ro.person_id, i.person_id) <> coalesce(o.person_id, e.person_id)"
 	"  GROUP BY 1";
+
+static const char over_sql[] =
+	"DECLARE sc_cur NO SCROLL CURSOR FOR"
+	" SELECT old_person_id, person_id FROM person_overrides WHERE project_id = $1::bigint";
 
 static const char ltv_sql[] =
 	"DECLARE sc_cur NO SCROLL CURSOR FOR"
@@ -256,14 +274,23 @@ struct day_pair {
 	int32_t slot, day;
 };
 
-/* State of one load: the local calendar, boundaries and the accumulators. */
-struct load {
-	struct sc_inputs *in;
+/* What every pass shares, read-only while they run: the local calendar, the
+ * boundaries and the overrides (raw person -> surviving person). */
+struct frame {
 	struct calendar cal;
 	int64_t t_end;   /* end of the as-of day */
 	int64_t w_start; /* start of the lifecycle activity window */
 	int64_t l_start; /* start of the RFM look-back */
 	int64_t c_end;   /* end of the AIPL date 1 */
+	struct pmap over;
+	int64_t *over_to;
+	size_t n_over, cap_over;
+};
+
+/* One pass's accumulators. */
+struct load {
+	const struct frame *f;
+	struct sc_inputs *in;
 	struct pmap map;
 	struct ev_acc *ev;
 	struct ord_acc *ord;
@@ -273,9 +300,9 @@ struct load {
 };
 
 /* Local day number of an instant (before 1970: whole UTC days). */
-static int32_t local_day(const struct load *l, int64_t ts)
+static int32_t local_day(const struct frame *f, int64_t ts)
 {
-	int32_t d = calendar_day_of(&l->cal, ts);
+	int32_t d = calendar_day_of(&f->cal, ts);
 	const int64_t day = INT64_C(86400000000);
 
 	if (d >= 0)
@@ -283,13 +310,33 @@ static int32_t local_day(const struct load *l, int64_t ts)
 	return (int32_t)(ts / day - (ts % day < 0));
 }
 
+/* The stitched person of a raw person (docs/identity.md: overrides are flat). */
+static int64_t stitched(const struct frame *f, int64_t raw)
+{
+	int32_t s = f->n_over ? pmap_find(&f->over, raw) : -1;
+	return s >= 0 ? f->over_to[s] : raw;
+}
+
+static bool take_over(const PGresult *r, int i, void *arg)
+{
+	struct frame *f = arg;
+	bool added;
+	int32_t s = pmap_slot(&f->over, txt_i64(r, i, 0), &added);
+
+	if (s < 0 || !grow((void **)&f->over_to, &f->cap_over, f->n_over, sizeof(*f->over_to)))
+		return false;
+	if (added)
+		f->over_to[f->n_over++] = txt_i64(r, i, 1);
+	return true;
+}
+
 static bool take_ev(const PGresult *r, int i, void *arg)
 {
 	struct load *l = arg;
-	int64_t ts = ts_us(r, i, 1);
+	int64_t ts = ts_us(r, i, 1), pid = stitched(l->f, be64(r, i, 0));
 	uint8_t f = (uint8_t)be32(r, i, 2);
 	bool added;
-	int32_t s = pmap_slot(&l->map, be64(r, i, 0), &added);
+	int32_t s = pmap_slot(&l->map, pid, &added);
 	struct ev_acc *a;
 
 	if (s < 0)
@@ -297,17 +344,17 @@ static bool take_ev(const PGresult *r, int i, void *arg)
 	if (added) {
 		if (!grow((void **)&l->ev, &l->cap, l->n, sizeof(*l->ev)))
 			return false;
-		l->ev[l->n++] = (struct ev_acc){ be64(r, i, 0), ts, ts, 0 };
+		l->ev[l->n++] = (struct ev_acc){ pid, ts, ts, 0 };
 	}
 	a = &l->ev[s];
 	a->t0 = ts < a->t0 ? ts : a->t0;
 	a->t1 = ts > a->t1 ? ts : a->t1;
 	/* Aware / interest / loyalty (bits 2, 4, 8) also as of date 1 (16, 32, 64). */
-	a->flags |= f | (ts < l->c_end ? (uint8_t)((f & 14) << 3) : 0);
-	if (ts >= l->w_start) {
+	a->flags |= f | (ts < l->f->c_end ? (uint8_t)((f & 14) << 3) : 0);
+	if (ts >= l->f->w_start) {
 		if (!grow((void **)&l->days, &l->cap_days, l->n_days, sizeof(*l->days)))
 			return false;
-		l->days[l->n_days++] = (struct day_pair){ s, local_day(l, ts) };
+		l->days[l->n_days++] = (struct day_pair){ s, local_day(l->f, ts) };
 	}
 	return true;
 }
@@ -315,9 +362,9 @@ static bool take_ev(const PGresult *r, int i, void *arg)
 static bool take_ord(const PGresult *r, int i, void *arg)
 {
 	struct load *l = arg;
-	int64_t ts = ts_us(r, i, 1), net;
+	int64_t ts = ts_us(r, i, 1), net, pid = stitched(l->f, be64(r, i, 0));
 	bool added, paid = PQgetvalue(r, i, 2)[0] != 0, fx = PQgetisnull(r, i, 3);
-	int32_t s = pmap_slot(&l->map, be64(r, i, 0), &added);
+	int32_t s = pmap_slot(&l->map, pid, &added);
 	struct ord_acc *a;
 
 	if (s < 0)
@@ -325,7 +372,7 @@ static bool take_ord(const PGresult *r, int i, void *arg)
 	if (added) {
 		if (!grow((void **)&l->ord, &l->cap, l->n, sizeof(*l->ord)))
 			return false;
-		l->ord[l->n++] = (struct ord_acc){ .pid = be64(r, i, 0), .t0 = ts, .t1 = ts };
+		l->ord[l->n++] = (struct ord_acc){ .pid = pid, .t0 = ts, .t1 = ts };
 	}
 	a = &l->ord[s];
 	net = fx ? 0 : be64(r, i, 3);
@@ -335,8 +382,8 @@ static bool take_ord(const PGresult *r, int i, void *arg)
 	a->ltv += net;
 	if (paid) {
 		a->paid++;
-		a->paid1 += ts < l->c_end;
-		if (ts >= l->l_start) {
+		a->paid1 += ts < l->f->c_end;
+		if (ts >= l->f->l_start) {
 			a->orders++;
 			a->rev += net;
 			a->tpaid = a->orders == 1 || ts > a->tpaid ? ts : a->tpaid;
@@ -373,7 +420,7 @@ static bool finish_events(struct load *l)
 			active[l->days[i].slot]++;
 	for (size_t i = 0; i < l->n; i++) {
 		const struct ev_acc *a = &l->ev[i];
-		in->ev[i] = (struct sc_ev_row){ a->pid, local_day(l, a->t0), local_day(l, a->t1),
+		in->ev[i] = (struct sc_ev_row){ a->pid, local_day(l->f, a->t0), local_day(l->f, a->t1),
 						active[i], a->flags };
 	}
 	in->n_ev = l->n;
@@ -391,9 +438,9 @@ static bool finish_orders(struct load *l)
 	for (size_t i = 0; i < l->n; i++) {
 		const struct ord_acc *a = &l->ord[i];
 		in->ord[i] = (struct sc_ord_row){
-			.person_id = a->pid, .first_day = local_day(l, a->t0),
-			.last_day = local_day(l, a->t1),
-			.last_paid_day = a->orders ? local_day(l, a->tpaid) : 0, .orders = a->orders,
+			.person_id = a->pid, .first_day = local_day(l->f, a->t0),
+			.last_day = local_day(l->f, a->t1),
+			.last_paid_day = a->orders ? local_day(l->f, a->tpaid) : 0, .orders = a->orders,
 			.paid_orders = a->paid, .paid_orders1 = a->paid1, .revenue = a->rev,
 			.ltv = a->ltv, .fx_missing = a->fx };
 	}
@@ -447,7 +494,7 @@ static bool take_ltv(const PGresult *r, int i, void *arg)
 }
 
 /* Local midnights of days 0 (1970-01-01) .. as_of + 1, and the boundaries. */
-static bool calendar_load(struct db *db, const struct sc_query *q, struct load *l,
+static bool calendar_load(struct db *db, const struct sc_query *q, struct frame *l,
 			  struct app_err *err)
 {
 	static const char sql[] =
@@ -522,52 +569,154 @@ static void sort_rows(void *rows, size_t n, size_t size)
 		qsort(rows, n, size, by_person);
 }
 
-static bool load_all(struct db *db, const struct sc_query *q, struct load *l, bool carry,
-		     struct app_err *err)
-{
+/* The parameter vectors of the passes (text; $n differ per statement). */
+struct pass_args {
 	char pid[24], end[24];
-	const char *ev[6] = { pid, end, q->activation, q->awareness, q->interest, q->loyalty };
-	const char *ord[3] = { pid, end, q->currency };
-	const char *ref[4] = { pid, end, q->referral_event, q->referrer_property };
-	struct acc a = { l->in, 0 };
-	double t = now_ms();
-	bool oom = false;
+	const char *ev[6], *ord[3], *ref[4];
+};
 
-	snprintf(pid, sizeof(pid), "%lld", (long long)q->project_id);
-	snprintf(end, sizeof(end), "%lld", (long long)l->t_end);
-	if (!fetch_all(db, ev_sql, 6, ev, 1, take_ev, l, "score events", err))
-		return false;
-	oom = !finish_events(l);
-	reset(l);
-	l->in->ms[0] = now_ms() - t;
-	t = now_ms();
-	if (oom || !orders_exist(db, &l->in->has_orders, err))
-		goto fail;
-	if (l->in->has_orders &&
-	    (!fetch_all(db, ord_sql, 3, ord, 1, take_ord, l, "score orders", err) ||
-	     (oom = !finish_orders(l))))
-		goto fail;
-	reset(l);
-	l->in->ms[1] = now_ms() - t;
-	t = now_ms();
-	if (q->referral_event[0] && q->referrer_property[0] &&
-	    !fetch_all(db, ref_sql, 4, ref, 0, take_ref, &a, "score referrals", err))
-		goto fail;
-	l->in->ms[2] = now_ms() - t;
-	t = now_ms();
-	a.cap = 0;
-	if (carry && !fetch_all(db, ltv_sql, 1, ev, 0, take_ltv, &a, "score ltv carry", err))
-		goto fail;
-	l->in->ms[3] = now_ms() - t;
-	return true;
-fail:
-	return oom ? err_set(err, 500, "internal", NULL, "out of memory") : false;
+static void pass_args_init(struct pass_args *a, const struct sc_query *q, const struct frame *f)
+{
+	snprintf(a->pid, sizeof(a->pid), "%lld", (long long)q->project_id);
+	snprintf(a->end, sizeof(a->end), "%lld", (long long)f->t_end);
+	a->ev[0] = a->ord[0] = a->ref[0] = a->pid;
+	a->ev[1] = a->ord[1] = a->ref[1] = a->end;
+	a->ev[2] = q->activation;
+	a->ev[3] = q->awareness;
+	a->ev[4] = q->interest;
+	a->ev[5] = q->loyalty;
+	a->ord[2] = q->currency;
+	a->ref[2] = q->referral_event;
+	a->ref[3] = q->referrer_property;
 }
 
-bool db_scores_load(struct db *db, const struct sc_query *q, bool carry_ltv, struct sc_inputs *in,
-		    struct app_err *err)
+static bool events_pass(struct db *db, const struct frame *f, const struct pass_args *a,
+			struct sc_inputs *in, struct app_err *err)
 {
-	struct load l = { .in = in };
+	struct load l = { .f = f, .in = in };
+	double t = now_ms();
+	bool ok = fetch_all(db, ev_sql, 6, a->ev, 1, take_ev, &l, "score events", err);
+
+	if (ok && !finish_events(&l))
+		ok = err_set(err, 500, "internal", NULL, "out of memory");
+	reset(&l);
+	in->ms[0] = now_ms() - t;
+	return ok;
+}
+
+static bool orders_pass(struct db *db, const struct frame *f, const struct pass_args *a,
+			struct sc_inputs *in, struct app_err *err)
+{
+	struct load l = { .f = f, .in = in };
+	double t = now_ms();
+	bool ok = fetch_all(db, ord_sql, 3, a->ord, 1, take_ord, &l, "score orders", err);
+
+	if (ok && !finish_orders(&l))
+		ok = err_set(err, 500, "internal", NULL, "out of memory");
+	reset(&l);
+	in->ms[1] = now_ms() - t;
+	return ok;
+}
+
+/* The orders pass on the second connection, beside the events pass. */
+struct side {
+	struct db *db;
+	const struct frame *f;
+	const struct pass_args *a;
+	struct sc_inputs *in;
+	struct app_err err;
+	bool ok;
+};
+
+static void *orders_thread(void *arg)
+{
+	struct side *sd = arg;
+
+	sd->ok = orders_pass(sd->db, sd->f, sd->a, sd->in, &sd->err);
+	return NULL;
+}
+
+/* Start db2's transaction on db's snapshot (db's transaction is open). The
+ * snapshot id comes from PostgreSQL and SET TRANSACTION SNAPSHOT takes only
+ * a literal, so it is checked to be [0-9A-F-] before it goes into the SQL. */
+static bool share_snapshot(struct db *db, struct db *db2, struct app_err *err)
+{
+	PGresult *res = db_params(db, "SELECT pg_export_snapshot()", 0, NULL, PGRES_TUPLES_OK,
+				  "export snapshot", err);
+	char sql[128];
+	bool ok;
+
+	if (!res)
+		return false;
+	ok = PQgetlength(res, 0, 0) < 64 &&
+	     strspn(PQgetvalue(res, 0, 0), "0123456789ABCDEF-") == (size_t)PQgetlength(res, 0, 0);
+	snprintf(sql, sizeof(sql), "SET TRANSACTION SNAPSHOT '%s'", ok ? PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+	if (!ok)
+		return err_set(err, 500, "internal", NULL, "unexpected snapshot id");
+	return db_exec(db2, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) &&
+	       db_exec(db2, sql, err) && db_exec(db2, "SET LOCAL jit = off", err) &&
+	       db_exec(db2, "SET LOCAL cursor_tuple_fraction = 1", err);
+}
+
+/* Events and orders, side by side when there is a second connection. */
+static bool main_passes(struct db *db, struct db *db2, const struct frame *f,
+			const struct pass_args *a, struct sc_inputs *in, struct app_err *err)
+{
+	struct side sd = { db2, f, a, in, { 0 }, false };
+	pthread_t th;
+	bool ok;
+
+	if (!orders_exist(db, &in->has_orders, err))
+		return false;
+	if (!in->has_orders)
+		return events_pass(db, f, a, in, err);
+	if (db2 && !share_snapshot(db, db2, err)) {
+		db_rollback(db2);
+		return false;
+	}
+	if (!db2 || pthread_create(&th, NULL, orders_thread, &sd) != 0) {
+		if (db2)
+			db_rollback(db2);
+		return events_pass(db, f, a, in, err) && orders_pass(db, f, a, in, err);
+	}
+	ok = events_pass(db, f, a, in, err);
+	pthread_join(th, NULL);
+	if (ok && !sd.ok)
+		*err = sd.err;
+	ok = ok && sd.ok && db_exec(db2, "COMMIT", err);
+	db_rollback(db2);
+	return ok;
+}
+
+static bool load_all(struct db *db, struct db *db2, const struct sc_query *q, struct frame *f,
+		     struct sc_inputs *in, bool carry, struct app_err *err)
+{
+	struct pass_args a;
+	struct acc ac = { in, 0 };
+	double t;
+
+	pass_args_init(&a, q, f);
+	if (!fetch_all(db, over_sql, 1, a.ev, 0, take_over, f, "score overrides", err) ||
+	    !main_passes(db, db2, f, &a, in, err))
+		return false;
+	t = now_ms();
+	if (q->referral_event[0] && q->referrer_property[0] &&
+	    !fetch_all(db, ref_sql, 4, a.ref, 0, take_ref, &ac, "score referrals", err))
+		return false;
+	in->ms[2] = now_ms() - t;
+	t = now_ms();
+	ac.cap = 0;
+	if (carry && !fetch_all(db, ltv_sql, 1, a.ev, 0, take_ltv, &ac, "score ltv carry", err))
+		return false;
+	in->ms[3] = now_ms() - t;
+	return true;
+}
+
+bool db_scores_load(struct db *db, struct db *db2, const struct sc_query *q, bool carry_ltv,
+		    struct sc_inputs *in, struct app_err *err)
+{
+	struct frame f = { 0 };
 	bool ok;
 
 	memset(in, 0, sizeof(*in));
@@ -575,10 +724,11 @@ bool db_scores_load(struct db *db, const struct sc_query *q, bool carry_ltv, str
 		return false;
 	ok = db_exec(db, "SET LOCAL jit = off", err) &&
 	     db_exec(db, "SET LOCAL cursor_tuple_fraction = 1", err) &&
-	     calendar_load(db, q, &l, err);
-	ok = ok && load_all(db, q, &l, carry_ltv, err) && db_exec(db, "COMMIT", err);
-	reset(&l);
-	calendar_cleanup(&l.cal);
+	     calendar_load(db, q, &f, err) && load_all(db, db2, q, &f, in, carry_ltv, err) &&
+	     db_exec(db, "COMMIT", err);
+	calendar_cleanup(&f.cal);
+	pmap_free(&f.over);
+	free(f.over_to);
 	if (!ok) {
 		db_rollback(db);
 		db_scores_inputs_free(in);

@@ -47,8 +47,8 @@ struct scheduler {
 	bool ready;                 /* under mu: ctl connected and owner lock held */
 	int64_t queue[QUEUE_CAP];   /* run ids to execute, FIFO; under mu */
 	size_t head, len, reserved;
-	struct db_cancel *cancel;   /* data connection's cancel handle; under mu */
-	struct db *ctl, *data;      /* used by the thread only */
+	struct db_cancel *cancel[2]; /* the data connections' cancel handles; under mu */
+	struct db *ctl, *data[2];   /* used by the thread only; data[1] loads orders */
 	int64_t run_id;             /* the run executing (progress hook) */
 	double last_progress_ms;
 	int64_t last_scored;        /* last progress written */
@@ -114,18 +114,18 @@ static void set_ready(struct scheduler *s, bool ready)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static void close_data(struct scheduler *s)
+static void close_data(struct scheduler *s, int k)
 {
 	pthread_mutex_lock(&s->mu);
-	db_scores_cancel_free(s->cancel);
-	s->cancel = NULL;
+	db_scores_cancel_free(s->cancel[k]);
+	s->cancel[k] = NULL;
 	pthread_mutex_unlock(&s->mu);
-	db_close(s->data);
-	s->data = NULL;
+	db_close(s->data[k]);
+	s->data[k] = NULL;
 }
 
-/* (Re)open both connections; the owner lock comes with the control one. */
-static bool connect_both(struct scheduler *s)
+/* (Re)open the connections; the owner lock comes with the control one. */
+static bool connect_all(struct scheduler *s)
 {
 	struct app_err err = { 0 };
 
@@ -150,14 +150,17 @@ static bool connect_both(struct scheduler *s)
 		pthread_mutex_unlock(&s->mu);
 	}
 	set_ready(s, true);
-	if (s->data && !db_alive(s->data))
-		close_data(s);
-	if (!s->data) {
-		s->data = db_open(s->conninfo, "cohortd-scoring", DATA_TIMEOUT_MS, &err);
-		if (!s->data)
+	for (int k = 0; k < 2; k++) {
+		if (s->data[k] && !db_alive(s->data[k]))
+			close_data(s, k);
+		if (s->data[k])
+			continue;
+		s->data[k] = db_open(s->conninfo, k ? "cohortd-scoring-orders" : "cohortd-scoring",
+				     DATA_TIMEOUT_MS, &err);
+		if (!s->data[k])
 			return false;
 		pthread_mutex_lock(&s->mu);
-		s->cancel = db_scores_cancel_new(s->data);
+		s->cancel[k] = db_scores_cancel_new(s->data[k]);
 		pthread_mutex_unlock(&s->mu);
 	}
 	return true;
@@ -209,7 +212,7 @@ static void execute(struct scheduler *s, int64_t run_id)
 	s->run_id = run_id;
 	s->last_progress_ms = 0;
 	s->last_scored = 0;
-	ok = scoring_run(s->data, project_id, run_id, &hooks, &timings, &err);
+	ok = scoring_run(s->data[0], s->data[1], project_id, run_id, &hooks, &timings, &err);
 	if (!ok && is_stopping(s))
 		err_set(&err, 503, "shutting_down", NULL, "interrupted: cohortd is shutting down");
 	tms = timings ? json_dumps(timings, JSON_COMPACT) : NULL;
@@ -309,7 +312,7 @@ static void *loop(void *arg)
 		bool up;
 
 		pthread_mutex_unlock(&s->mu);
-		up = connect_both(s);
+		up = connect_all(s);
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (up && s->interval_s > 0 && !before(&now, &tick_at)) {
 			tick(s);
@@ -382,11 +385,13 @@ void scheduler_stop(struct scheduler *s)
 	pthread_mutex_lock(&s->mu);
 	s->stopping = true;
 	pthread_cond_broadcast(&s->cv);
-	/* A long statement of a run in progress: cancel it rather than wait. */
-	db_scores_cancel_send(s->cancel);
+	/* Long statements of a run in progress: cancel them rather than wait. */
+	db_scores_cancel_send(s->cancel[0]);
+	db_scores_cancel_send(s->cancel[1]);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thread, NULL);
-	close_data(s);
+	close_data(s, 0);
+	close_data(s, 1);
 	db_close(s->ctl);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);

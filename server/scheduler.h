@@ -8,9 +8,10 @@
  *   ... scheduler_submit(s, db, project_id, &run_id, &existing, &err) from a handler ...
  *   scheduler_stop(s);
  *
- * One thread per process runs the runs it owns, one at a time, on two
- * connections of its own: `ctl` (run rows, progress, the owner lock) and
- * `data` (the inputs and the COPY of a new generation). With several
+ * One thread per process runs the runs it owns, one at a time, on
+ * connections of its own: `ctl` (run rows, progress, the owner lock) and two
+ * data connections (the inputs, orders loaded beside events, and the COPY
+ * of a new generation). With several
  * processes on one database, each schedule slot (floor(epoch / interval))
  * is claimed by exactly one of them: a cluster-wide pg_try_advisory_xact_lock
  * plus the check that no run exists for the slot (docs/scoring.md).

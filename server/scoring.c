@@ -494,8 +494,9 @@ static bool model_aipl(const struct score_config *cfg, const struct score_params
 	return ok;
 }
 
-bool scoring_compute(struct db *db, const struct score_config *cfg, const struct score_params *p,
-		     bool carry_ltv, struct score_result *r, struct app_err *err)
+bool scoring_compute(struct db *db, struct db *db2, const struct score_config *cfg,
+		     const struct score_params *p, bool carry_ltv, struct score_result *r,
+		     struct app_err *err)
 {
 	struct sc_query q = { p->project_id, cfg->tz, cfg->currency, p->as_of_day, p->aipl_from,
 			      p->lookback_days, cfg->stages.active_window_days, cfg->activation,
@@ -506,7 +507,7 @@ bool scoring_compute(struct db *db, const struct score_config *cfg, const struct
 	bool ok;
 
 	memset(r, 0, sizeof(*r));
-	if (!db_scores_load(db, &q, carry_ltv, &in, err))
+	if (!db_scores_load(db, db2, &q, carry_ltv, &in, err))
 		return false;
 	memcpy(r->ms, in.ms, sizeof(in.ms));
 	r->has_orders = in.has_orders;

@@ -6,7 +6,7 @@
  *
  *   struct score_config cfg;      scoring_config_load(db, project, &cfg, err);
  *   struct score_params prm;      scoring_default_params(&cfg, project, today, &prm);
- *   struct score_result res;      scoring_compute(db, &cfg, &prm, false, &res, err);
+ *   struct score_result res;      scoring_compute(db, NULL, &cfg, &prm, false, &res, err);
  *   json_t *j = scoring_kind_json(&cfg, &prm, &res, "rfm11");
  *   scoring_result_free(&res);    scoring_config_free(&cfg);
  *
@@ -123,9 +123,11 @@ struct score_result {
 enum { SC_AARRR_ACQUIRED = 1 };
 
 /* Load inputs (carry_ltv: also the LTV columns of the current generation)
- * and run every model. */
-bool scoring_compute(struct db *db, const struct score_config *cfg, const struct score_params *p,
-		     bool carry_ltv, struct score_result *r, struct app_err *err) MUST_CHECK;
+ * and run every model. db2: NULL, or a second connection for loading the
+ * orders beside the events (db_scores_load). */
+bool scoring_compute(struct db *db, struct db *db2, const struct score_config *cfg,
+		     const struct score_params *p, bool carry_ltv, struct score_result *r,
+		     struct app_err *err) MUST_CHECK;
 void scoring_result_free(struct score_result *r);
 
 /* ---- JSON (scoring_json.c) ----------------------------------------------- */
@@ -167,12 +169,13 @@ struct scoring_hooks {
 
 /*
  * Compute and write a new generation for the project on `data` (a
- * connection of its own), make it current and purge old generations. The
+ * connection of its own; `data2`, may be NULL, loads the orders beside the
+ * events), make it current and purge old generations. The
  * run row must be 'running' (db_scores_run_start). *timings (new reference)
  * gets the phase times even on failure. On failure nothing of the run is
  * visible: the previous generation stays current.
  */
-bool scoring_run(struct db *data, int64_t project_id, int64_t run_id,
+bool scoring_run(struct db *data, struct db *data2, int64_t project_id, int64_t run_id,
 		 const struct scoring_hooks *hooks, json_t **timings, struct app_err *err) MUST_CHECK;
 
 #endif

@@ -287,7 +287,7 @@ static void fit_ltv(struct db *data, const struct score_params *p, struct score_
 	r->n_ltv = n;
 }
 
-bool scoring_run(struct db *data, int64_t project_id, int64_t run_id,
+bool scoring_run(struct db *data, struct db *data2, int64_t project_id, int64_t run_id,
 		 const struct scoring_hooks *h, json_t **timings, struct app_err *err)
 {
 	static const char *const load_keys[4] = { "load_events_ms", "load_orders_ms",
@@ -309,7 +309,7 @@ bool scoring_run(struct db *data, int64_t project_id, int64_t run_id,
 		goto out;
 	}
 	scoring_default_params(&cfg, project_id, today, &p);
-	if (!scoring_compute(data, &cfg, &p, true, &r, err)) {
+	if (!scoring_compute(data, data2, &cfg, &p, true, &r, err)) {
 		failed_in(err, "computing scores");
 		goto out;
 	}

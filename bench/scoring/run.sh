@@ -83,18 +83,20 @@ field() { node -e 'let v=JSON.parse(require("fs").readFileSync(0));for(const k o
 # CPU seconds of a process (utime + stime), to separate work from waiting:
 # the machine is shared, so wall times move with other people's load.
 cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+cpus() { for p in "$@"; do cpu "$p"; echo; done | awk '{s += $1} END {printf "%.2f", s}'; }
 echo "== 1. full scoring runs (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 for i in 1 2 3; do
   id=$(get -X POST "$B/v1/scores/run" | field run_id)
   t=$(date +%s%N); c0=$(cpu "$SRV")
-  bp=$(psql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = 'cohortd-scoring'")
-  b0=$(cpu "$bp")
-  while :; do
+  bp=$(psql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'cohortd-scoring%'")
+  b0=$(cpus $bp)
+  while :; do  # done, and the post-commit timings (commit, purge, total) merged in
     run=$(get "$B/v1/scores/runs/$id"); st=$(field status <<<"$run")
-    [ "$st" = done ] || [ "$st" = failed ] && break
-    sleep 0.2
+    [ "$st" = failed ] && break
+    [ "$st" = done ] && [ "$(field timings.total_ms <<<"$run")" != undefined ] && break
+    sleep 0.1
   done
-  echo "run $i: $st, wall $(ms_since "$t") ms (polled), CPU cohortd $(awk -v a="$(cpu "$SRV")" -v b="$c0" 'BEGIN{print a-b}') s + PostgreSQL backend $(awk -v a="$(cpu "$bp")" -v b="$b0" 'BEGIN{print a-b}') s"
+  echo "run $i: $st, total_ms $(field timings.total_ms <<<"$run"), CPU cohortd $(awk -v a="$(cpu "$SRV")" -v b="$c0" 'BEGIN{print a-b}') s + PostgreSQL backends $(awk -v a="$(cpus $bp)" -v b="$b0" 'BEGIN{print a-b}') s"
   echo "  timings $(field timings <<<"$run")"
   [ "$st" = done ] || { field error <<<"$run"; exit 1; }
 done
@@ -116,11 +118,11 @@ echo "ratio SQL / cohortd: $(awk -v a="$theirs" -v b="$ours" 'BEGIN{printf "%.2f
 echo "== 4. GET /v1/persons/{id}, 32 concurrent clients, ${DUR}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 get -o /dev/null "$B/v1/persons/u1"   # the pool's connections and statements warm up
 qp=$(psql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = 'cohortd-query'")
-c0=$(cpu "$SRV"); q0=$(for p in $qp; do cpu "$p"; echo; done | awk '{s+=$1} END {print s}')
+c0=$(cpu "$SRV"); q0=$(cpus $qp)
 RK=$RK N_PERSONS=$N wrk -t2 -c32 -d"${DUR}s" --latency -s bench/scoring/persons.lua "$B" >"$tmp/wrk.txt"
 sed -n '/Latency Distribution/,$p' "$tmp/wrk.txt"
 qp=$(psql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = 'cohortd-query'")
-q1=$(for p in $qp; do cpu "$p"; echo; done | awk '{s+=$1} END {print s}')
+q1=$(cpus $qp)
 reqs=$(awk '/requests in/ {print $1}' "$tmp/wrk.txt")
 echo "CPU per request: cohortd $(awk -v a="$(cpu "$SRV")" -v b="$c0" -v n="$reqs" 'BEGIN{printf "%.0f", (a-b)/n*1e6}') us, query backends $(awk -v a="$q1" -v b="$q0" -v n="$reqs" 'BEGIN{printf "%.0f", (a-b)/n*1e6}') us (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "cohortd peak RSS: $(awk '/VmHWM/ {print $2/1024 " MB"}' "/proc/$SRV/status")"
