@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "handlers/ingest.h"
 #include "server/app.h"
@@ -18,6 +19,13 @@
 #include "server/ltv_runs.h"
 
 /* ---- shared helpers ------------------------------------------------------- */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 json_t *ltv_real(double x)
 {
@@ -453,6 +461,7 @@ void h_ltv_get(struct http_req *req, struct http_resp *resp)
 	struct db *db = NULL;
 	json_t *run = NULL, *out;
 	int32_t as_of;
+	double t, t_pred;
 
 	if (!parse_ltv_get(req, &q, &err) || !load_model(req, &q, &ctx, &run, &m, &err) ||
 	    !ltv_query_date(req, "as_of", m.cal_end, &as_of, &err) ||
@@ -467,14 +476,21 @@ void h_ltv_get(struct http_req *req, struct http_resp *resp)
 	}
 	db_release(req->app->read_pool, db);
 	db = NULL;
+	t = now_ms();
 	if (!ltv_predict(&m, &rows, &q.clv, ctx.exponent, 0, &preds, &err))
 		goto fail;
+	t_pred = now_ms() - t;
+	t = now_ms();
 	out = render_ltv(run, &m, &q, &ctx, as_of, &rows, &preds, rows.scores_run);
 	run = NULL; /* owned by out (or freed with it) */
 	if (!out) {
 		err_set(&err, 500, "internal", NULL, "out of memory");
 		goto fail;
 	}
+	json_object_set_new(out, "timings", json_pack("{s:f, s:f, s:f, s:I}", "load_ms",
+			    round(rows.load_ms * 10) / 10, "predict_ms", round(t_pred * 10) / 10,
+			    "summarise_ms", round((now_ms() - t) * 10) / 10, "rows",
+			    (json_int_t)rows.n));
 	resp->json = out;
 	goto done;
 fail:

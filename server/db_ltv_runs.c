@@ -124,14 +124,30 @@ static const char reap_sql[] =
 	"                      AND l.classid = " LOCK_KEY "::oid"
 	"                      AND l.objid = " LOCK_ID("r.run_id") "::oid)";
 
+/*
+ * Numbers of a jsonb object through float8: numeric prints 5.4e119 as 120
+ * plain digits, which JSON parsers (Jansson) read as an overflowing integer,
+ * and a fit at a boundary optimum does store such parameters.
+ */
+#define FLOATS(obj)                                                                      \
+	"(SELECT json_object_agg(k, to_json((v #>> '{}')::float8)) FROM jsonb_each(" obj ") e(k, v))"
+
+/* json, not jsonb, so the float8 texts above survive. */
 #define RUN_JSON                                                                         \
-	"SELECT jsonb_build_object('id', run_id, 'model', kind, 'spend_model', spend_model," \
+	"SELECT json_build_object('id', run_id, 'model', kind, 'spend_model', spend_model,"  \
 	"  'trigger', trigger, 'status', status,"                                        \
 	"  'calibration_end', to_char(calibration_end, 'YYYY-MM-DD'), 'time_unit', time_unit," \
 	"  'days_per_time_unit', CASE time_unit WHEN 'week' THEN 7 ELSE 1 END,"          \
-	"  'request', params, 'parameters', parameters, 'log_likelihood', log_likelihood," \
+	"  'request', params, 'parameters', " FLOATS("parameters") ","                   \
+	"  'log_likelihood', log_likelihood,"                                            \
 	"  'iterations', iterations, 'evaluations', evaluations, 'converged', converged," \
-	"  'reason', reason, 'persons', n_persons, 'patterns', n_patterns, 'spend', spend," \
+	"  'reason', reason, 'persons', n_persons, 'patterns', n_patterns,"              \
+	"  'spend', CASE WHEN jsonb_typeof(spend) = 'object' THEN"                       \
+	"    (SELECT json_object_agg(k, CASE jsonb_typeof(v)"                           \
+	"                                 WHEN 'number' THEN to_json((v #>> '{}')::float8)" \
+	"                                 WHEN 'object' THEN " FLOATS("v")                 \
+	"                                 ELSE v::json END)"                             \
+	"       FROM jsonb_each(spend) e(k, v)) END,"                                    \
 	"  'usable', usable, 'timings', timings, 'scores', scores, 'error', error,"      \
 	"  'created_at', created_at, 'finished_at', finished_at)::text"                  \
 	"  FROM model_runs WHERE project_id = $1::bigint "
