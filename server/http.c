@@ -248,7 +248,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct request *rq, s
 	char ra[16];
 
 	if (resp->json) {
-		body = json_dumps(resp->json, JSON_COMPACT);
+		/* 15 significant digits: 0.04 prints as 0.04, not 0.040000000000000001. */
+		body = json_dumps(resp->json, JSON_COMPACT | JSON_REAL_PRECISION(15));
 		len = body ? strlen(body) : 0;
 		json_decref(resp->json);
 		resp->json = NULL;
