@@ -10,6 +10,7 @@
 #include "server/app.h"
 #include "server/db.h"
 #include "server/db_scores.h"
+#include "server/ltv_scoring.h"
 #include "server/scoring.h"
 
 void h_persons_get(struct http_req *req, struct http_resp *resp)
@@ -29,9 +30,19 @@ void h_persons_get(struct http_req *req, struct http_resp *resp)
 	if (!(db = db_acquire(req->app->read_pool, 2000, &err)))
 		goto fail;
 	ok = db_scores_person(db, req->project_id, req->params[0], &j, &found, &err);
+	if (ok && found) {
+		/* Live predictions of the latest usable LTV fit (null without one). */
+		json_t *pred = NULL;
+		json_int_t pid = json_integer_value(json_object_get(j, "person_id"));
+		ok = ltv_person_json(db, req->project_id, (int64_t)pid, &pred, &err);
+		if (ok)
+			json_object_set_new(j, "predictions", pred ? pred : json_null());
+	}
 	db_release(req->app->read_pool, db);
-	if (!ok)
+	if (!ok) {
+		json_decref(j);
 		goto fail;
+	}
 	if (!found) {
 		err_set(&err, 404, "not_found", NULL, "no person with distinct id '%.128s'",
 			req->params[0]);

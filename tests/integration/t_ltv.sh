@@ -146,6 +146,16 @@ else
   ok "# SKIP quadrature reference (needs /usr/bin/python3 with numpy and scipy)"
 fi
 
+# A person's profile carries the live predictions of the latest usable fit.
+# CDNOW customer 0001: x = 2, t_x = 30.43, T = 38.86 weeks; P(alive) at the
+# published BG/NBD estimates is 0.72658 (tests/unit/test_bgnbd.c, computed by
+# bench/ltv/reference.py); our fit differs from them in the 4th digit.
+rget "/v1/persons/cdnow-0001"
+check_eq "GET /v1/persons/{id} has predictions from the fit (frequency 2)" "200 2 bgnbd" \
+  "$STATUS $(jget predictions.frequency <<<"$BODY") $(jget predictions.model <<<"$BODY")"
+check "profile P(alive) of customer 0001 matches the reference 0.72658" rel \
+  "$(jget predictions.p_alive <<<"$BODY")" 0.726578570080673 5e-3
+
 # The same fit in days: alpha scales by 7, the rest and every prediction stay.
 rpost /v1/models/ltv/fit '{"calibration_end":"1997-09-30","time_unit":"day"}'
 day_run=$(jget id <<<"$BODY")
