@@ -43,21 +43,6 @@
 #define BG_MAX_X 1000000.0
 #define BG_A_NEAR_ONE 1e-4
 
-static bool fail(const char **why, const char *msg)
-{
-    if (why)
-        *why = msg;
-    return false;
-}
-
-static bool params_ok(const double p[4])
-{
-    for (int k = 0; k < 4; k++)
-        if (!(p[k] > 0.0) || !isfinite(p[k]))
-            return false;
-    return true;
-}
-
 /* ---- data preparation ------------------------------------------------- */
 
 /* Rows plus the per-distinct-x tables built once per call. */
@@ -95,7 +80,7 @@ static bool bg_data_build(struct bg_data *d, const double *x, const double *tx, 
     for (size_t i = 0; i < n; i++) {
         double wi = w ? w[i] : 1.0;
         if (!row_ok(x[i], tx[i], T[i], wi))
-            return fail(why, "rows need whole frequency in [0, 1e6], 0 <= recency <= T, "
+            return btyd_fail(why, "rows need whole frequency in [0, 1e6], 0 <= recency <= T, "
                              "finite T and weight >= 0");
         max_x = fmax(max_x, x[i]);
         d->W += wi;
@@ -112,7 +97,7 @@ static bool bg_data_build(struct bg_data *d, const double *x, const double *tx, 
     if (!map || !d->slot || !d->xv || !d->wx) {
         free(map);
         bg_data_free(d);
-        return fail(why, "out of memory");
+        return btyd_fail(why, "out of memory");
     }
     for (size_t k = 0; k < span; k++)
         map[k] = -1;
@@ -216,8 +201,8 @@ bool bgnbd_log_lik(const double params[4], const double *x, const double *tx, co
 {
     struct bg_data d;
     double g[4];
-    if (!params_ok(params))
-        return fail(why, "parameters must be finite and > 0");
+    if (!btyd_params_positive(params, 4))
+        return btyd_fail(why, "parameters must be finite and > 0");
     if (!bg_data_build(&d, x, tx, T, w, n, why))
         return false;
     double *lb1 = malloc((2 * d.nx + 1) * sizeof(double));
@@ -225,7 +210,7 @@ bool bgnbd_log_lik(const double params[4], const double *x, const double *tx, co
     free(lb1);
     bg_data_free(&d);
     if (!ok)
-        return fail(why, "log-likelihood not finite");
+        return btyd_fail(why, "log-likelihood not finite");
     if (grad)
         memcpy(grad, g, sizeof(g));
     return true;
@@ -246,7 +231,7 @@ static double bg_objective(const double *theta, double *grad, void *ctx)
     double p[4], ll, g[4];
     for (int k = 0; k < 4; k++)
         p[k] = exp(theta[k]);
-    if (!params_ok(p) || !bg_eval(o->d, p, o->lb1, &ll, g))
+    if (!btyd_params_positive(p, 4) || !bg_eval(o->d, p, o->lb1, &ll, g))
         return INFINITY;
     double sc[4] = {1.0, o->scale, 1.0, 1.0}, f = -ll / o->d->W;
     for (int k = 0; k < 4; k++) {
@@ -332,14 +317,14 @@ bool bgnbd_fit(const double *x, const double *tx, const double *T, const double 
     }
     struct bg_obj ob = {&d, lb1, o->penalizer, 1.0 / d.max_T};
     double theta[4] = {0.0, log(d.sum_wT / d.sum_wx), 0.0, 0.0};
-    if (o->init && params_ok(o->init))
+    if (o->init && btyd_params_positive(o->init, 4))
         for (int k = 0; k < 4; k++)
             theta[k] = log(o->init[k]);
     bg_optimise(&ob, theta, o, out);
     double p[4], ll = 0.0, g[4];
     for (int k = 0; k < 4; k++)
         p[k] = exp(theta[k]);
-    if (params_ok(p) && bg_eval(&d, p, lb1, &ll, g)) {
+    if (btyd_params_positive(p, 4) && bg_eval(&d, p, lb1, &ll, g)) {
         memcpy(out->params, p, sizeof(p));
         out->log_lik = ll;
         out->objective = bg_objective(theta, NULL, &ob);
@@ -356,7 +341,7 @@ bool bgnbd_fit(const double *x, const double *tx, const double *T, const double 
 
 bool bgnbd_prob_alive(const double params[4], double x, double tx, double T, double *out)
 {
-    if (!params_ok(params) || !row_ok(x, tx, T, 1.0))
+    if (!btyd_params_positive(params, 4) || !row_ok(x, tx, T, 1.0))
         return false;
     if (x == 0.0) {
         *out = 1.0;
@@ -409,7 +394,7 @@ static bool expected_new(double r, double alpha, double a, double b, double t, d
 
 bool bgnbd_expected_purchases(const double params[4], double t, double *out)
 {
-    if (!params_ok(params) || !(t >= 0.0) || !isfinite(t))
+    if (!btyd_params_positive(params, 4) || !(t >= 0.0) || !isfinite(t))
         return false;
     return expected_new(params[0], params[1], params[2], params[3], t, out) && *out >= 0.0;
 }

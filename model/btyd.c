@@ -24,11 +24,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool fail(const char **why, const char *msg)
+bool btyd_fail(const char **why, const char *msg)
 {
     if (why)
         *why = msg;
     return false;
+}
+
+bool btyd_params_positive(const double *p, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (!(p[k] > 0.0) || !isfinite(p[k]))
+            return false;
+    return true;
 }
 
 /* ---- summary ---------------------------------------------------------- */
@@ -92,12 +100,12 @@ bool btyd_summary_build(const struct btyd_txns *in, int32_t cal_end_day, enum bt
 {
     memset(out, 0, sizeof(*out));
     if (unit != BTYD_DAYS && unit != BTYD_WEEKS)
-        return fail(why, "time unit must be days (1) or weeks (7)");
+        return btyd_fail(why, "time unit must be days (1) or weeks (7)");
     if (in->n_customers > 0 && (!in->start || !in->day))
-        return fail(why, "transaction arrays missing");
+        return btyd_fail(why, "transaction arrays missing");
     if (!summary_alloc(out, in->n_customers)) {
         btyd_summary_free(out);
-        return fail(why, "out of memory");
+        return btyd_fail(why, "out of memory");
     }
     double u = (double)unit;
     for (size_t c = 0; c < in->n_customers; c++) {
@@ -106,7 +114,7 @@ bool btyd_summary_build(const struct btyd_txns *in, int32_t cal_end_day, enum bt
         double occ, repeat_sum;
         if (!summarise_one(in, c, cal_end_day, &has, &first, &last, &occ, &repeat_sum)) {
             btyd_summary_free(out);
-            return fail(why, "transaction days must be non-decreasing per customer and "
+            return btyd_fail(why, "transaction days must be non-decreasing per customer and "
                              "amounts finite");
         }
         if (!has)
@@ -178,7 +186,7 @@ bool btyd_compress(const double *x, const double *tx, const double *T, const dou
 {
     memset(out, 0, sizeof(*out));
     if (n > SIZE_MAX / 4)
-        return fail(why, "too many rows");
+        return btyd_fail(why, "too many rows");
     size_t cap = 16;
     while (cap < 2 * n)
         cap <<= 1;
@@ -186,7 +194,7 @@ bool btyd_compress(const double *x, const double *tx, const double *T, const dou
     if (!slot || !patterns_alloc(out, n)) {
         free(slot);
         btyd_patterns_free(out);
-        return fail(why, "out of memory");
+        return btyd_fail(why, "out of memory");
     }
     for (size_t i = 0; i < cap; i++)
         slot[i] = SIZE_MAX;
@@ -195,7 +203,7 @@ bool btyd_compress(const double *x, const double *tx, const double *T, const dou
         if (isnan(x[i]) || isnan(tx[i]) || isnan(T[i]) || !(wi >= 0.0) || !isfinite(wi)) {
             free(slot);
             btyd_patterns_free(out);
-            return fail(why, "pattern keys must not be NaN and weights must be finite, >= 0");
+            return btyd_fail(why, "pattern keys must not be NaN and weights must be finite, >= 0");
         }
         size_t h = (size_t)hash3(x[i], tx[i], T[i]) & (cap - 1);
         while (slot[h] != SIZE_MAX && !same_key(out, slot[h], x[i], tx[i], T[i]))

@@ -169,4 +169,9 @@ void btyd_simulate_paretonbd(const double params[4], const double *T, size_t n,
 void btyd_simulate_gammagamma(const double params[3], const double *x, size_t n,
                               struct btyd_rng *rng, double *m);
 
+/* Shared by the model files: set *why (when given) and return false. */
+bool btyd_fail(const char **why, const char *msg);
+/* Every one of the n parameters finite and > 0. */
+bool btyd_params_positive(const double *p, int n);
+
 #endif

@@ -31,21 +31,6 @@
 
 #define GG_MAX_X 1000000.0
 
-static bool fail(const char **why, const char *msg)
-{
-    if (why)
-        *why = msg;
-    return false;
-}
-
-static bool params_ok(const double p[3])
-{
-    for (int k = 0; k < 3; k++)
-        if (!(p[k] > 0.0) || !isfinite(p[k]))
-            return false;
-    return true;
-}
-
 /* Rows used (x > 0, m > 0), their x tables and the constant sums. */
 struct gg_data {
     const double *x, *m, *w;
@@ -69,7 +54,7 @@ static bool gg_scan(struct gg_data *d, double *max_x, const char **why)
         double x = d->x[i], m = d->m[i], w = d->w ? d->w[i] : 1.0;
         if (!(x >= 0.0 && x <= GG_MAX_X && x == floor(x)) || !isfinite(m) || !(w >= 0.0) ||
             !isfinite(w))
-            return fail(why, "rows need whole frequency in [0, 1e6], finite monetary value "
+            return btyd_fail(why, "rows need whole frequency in [0, 1e6], finite monetary value "
                              "and weight >= 0");
         if (x > 0.0 && m > 0.0 && w > 0.0) {
             *max_x = fmax(*max_x, x);
@@ -99,7 +84,7 @@ static bool gg_data_build(struct gg_data *d, const double *x, const double *m, c
     if (!map || !d->slot || !d->xv || !d->wx) {
         free(map);
         gg_data_free(d);
-        return fail(why, "out of memory");
+        return btyd_fail(why, "out of memory");
     }
     for (size_t k = 0; k < span; k++)
         map[k] = -1;
@@ -158,14 +143,14 @@ bool gammagamma_log_lik(const double params[3], const double *x, const double *m
 {
     struct gg_data d;
     double g[3];
-    if (!params_ok(params))
-        return fail(why, "parameters must be finite and > 0");
+    if (!btyd_params_positive(params, 3))
+        return btyd_fail(why, "parameters must be finite and > 0");
     if (!gg_data_build(&d, x, m, w, n, why))
         return false;
     bool ok = gg_eval(&d, params, ll, g);
     gg_data_free(&d);
     if (!ok)
-        return fail(why, "log-likelihood not finite");
+        return btyd_fail(why, "log-likelihood not finite");
     if (grad)
         memcpy(grad, g, sizeof(g));
     return true;
@@ -197,7 +182,7 @@ static double gg_objective(const double *theta, double *grad, void *ctx)
     const struct gg_obj *o = ctx;
     double p[3], dp[3], ll, g[3];
     gg_unpack(o, theta, p, dp);
-    if (!params_ok(p) || !gg_eval(o->d, p, &ll, g))
+    if (!btyd_params_positive(p, 3) || !gg_eval(o->d, p, &ll, g))
         return INFINITY;
     double f = -ll / o->d->W;
     for (int k = 0; k < 3; k++) {
@@ -268,7 +253,7 @@ bool gammagamma_fit(const double *x, const double *m, const double *w, size_t n,
     }
     struct gg_obj ob = {&d, o->penalizer, q_above_one};
     double theta[3] = {0.0, q_above_one ? 0.0 : log(2.0), log(d.s_m / d.W)};
-    if (o->init && params_ok(o->init) && (!q_above_one || o->init[1] > 1.0)) {
+    if (o->init && btyd_params_positive(o->init, 3) && (!q_above_one || o->init[1] > 1.0)) {
         theta[0] = log(o->init[0]);
         theta[1] = q_above_one ? log(o->init[1] - 1.0) : log(o->init[1]);
         theta[2] = log(o->init[2]);
@@ -276,7 +261,7 @@ bool gammagamma_fit(const double *x, const double *m, const double *w, size_t n,
     gg_optimise(&ob, theta, o, out);
     double p[3], dp[3], ll, g[3];
     gg_unpack(&ob, theta, p, dp);
-    if (params_ok(p) && gg_eval(&d, p, &ll, g)) {
+    if (btyd_params_positive(p, 3) && gg_eval(&d, p, &ll, g)) {
         memcpy(out->params, p, sizeof(p));
         out->log_lik = ll;
         out->objective = gg_objective(theta, NULL, &ob);
@@ -293,7 +278,7 @@ bool gammagamma_fit(const double *x, const double *m, const double *w, size_t n,
 bool gammagamma_expected_spend(const double params[3], double x, double m, double *out)
 {
     double p = params[0], q = params[1], gam = params[2];
-    if (!params_ok(params) || !(q > 1.0) || !(x >= 0.0) || !isfinite(x))
+    if (!btyd_params_positive(params, 3) || !(q > 1.0) || !(x >= 0.0) || !isfinite(x))
         return false;
     if (x > 0.0 && (!(m >= 0.0) || !isfinite(m)))
         return false;

@@ -35,21 +35,6 @@
 #define PN_MAX_X 1000000.0
 #define PN_FD_STEP 1e-5
 
-static bool fail(const char **why, const char *msg)
-{
-    if (why)
-        *why = msg;
-    return false;
-}
-
-static bool params_ok(const double p[4])
-{
-    for (int k = 0; k < 4; k++)
-        if (!(p[k] > 0.0) || !isfinite(p[k]))
-            return false;
-    return true;
-}
-
 static bool row_ok(double x, double tx, double T, double w)
 {
     if (!(x >= 0.0 && x <= PN_MAX_X && x == floor(x)))
@@ -120,14 +105,14 @@ static bool sum_log_lik(const double p[4], const double *x, const double *tx, co
 bool paretonbd_log_lik(const double params[4], const double *x, const double *tx,
                        const double *T, const double *w, size_t n, double *ll, const char **why)
 {
-    if (!params_ok(params))
-        return fail(why, "parameters must be finite and > 0");
+    if (!btyd_params_positive(params, 4))
+        return btyd_fail(why, "parameters must be finite and > 0");
     for (size_t i = 0; i < n; i++)
         if (!row_ok(x[i], tx[i], T[i], w ? w[i] : 1.0))
-            return fail(why, "rows need whole frequency in [0, 1e6], 0 <= recency <= T, "
+            return btyd_fail(why, "rows need whole frequency in [0, 1e6], 0 <= recency <= T, "
                              "finite T and weight >= 0");
     if (!sum_log_lik(params, x, tx, T, w, n, ll))
-        return fail(why, "log-likelihood not finite");
+        return btyd_fail(why, "log-likelihood not finite");
     return true;
 }
 
@@ -145,7 +130,7 @@ static double pn_value(const double *theta, void *ctx)
     double p[4], ll;
     for (int k = 0; k < 4; k++)
         p[k] = exp(theta[k]);
-    if (!params_ok(p) || !sum_log_lik(p, o->x, o->tx, o->T, o->w, o->n, &ll))
+    if (!btyd_params_positive(p, 4) || !sum_log_lik(p, o->x, o->tx, o->T, o->w, o->n, &ll))
         return INFINITY;
     double sc[4] = {1.0, o->scale, 1.0, o->scale}, f = -ll / o->W;
     for (int k = 0; k < 4; k++)
@@ -248,14 +233,14 @@ bool paretonbd_fit(const double *x, const double *tx, const double *T, const dou
         return false;
     double start = log(out->params[1]);
     double theta[4] = {0.0, start, 0.0, start};
-    if (o->init && params_ok(o->init))
+    if (o->init && btyd_params_positive(o->init, 4))
         for (int k = 0; k < 4; k++)
             theta[k] = log(o->init[k]);
     pn_optimise(&ob, theta, o, out);
     double p[4], ll;
     for (int k = 0; k < 4; k++)
         p[k] = exp(theta[k]);
-    if (params_ok(p) && sum_log_lik(p, x, tx, T, w, n, &ll)) {
+    if (btyd_params_positive(p, 4) && sum_log_lik(p, x, tx, T, w, n, &ll)) {
         memcpy(out->params, p, sizeof(p));
         out->log_lik = ll;
         out->objective = pn_value(theta, &ob);
@@ -272,7 +257,7 @@ bool paretonbd_fit(const double *x, const double *tx, const double *T, const dou
 bool paretonbd_prob_alive(const double params[4], double x, double tx, double T, double *out)
 {
     double first, br;
-    if (!params_ok(params) || !row_ok(x, tx, T, 1.0))
+    if (!btyd_params_positive(params, 4) || !row_ok(x, tx, T, 1.0))
         return false;
     if (!log_bracket(params, x, x == 0.0 ? 0.0 : tx, T, &first, &br))
         return false;
@@ -292,7 +277,7 @@ static double survival_integral(double s, double base, double t)
 
 bool paretonbd_expected_purchases(const double params[4], double t, double *out)
 {
-    if (!params_ok(params) || !(t >= 0.0) || !isfinite(t))
+    if (!btyd_params_positive(params, 4) || !(t >= 0.0) || !isfinite(t))
         return false;
     double r = params[0], alpha = params[1], s = params[2], beta = params[3];
     *out = r * beta / alpha * survival_integral(s, beta, t);
