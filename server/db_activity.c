@@ -238,14 +238,14 @@ static int32_t bucket_of(const int64_t *bounds, int32_t n, int32_t lo, int64_t t
 
 /* ---- the in-memory store (through db_seq_fetch) -------------------------- */
 
-/* Open-addressing map person id -> index, for folding the prior scan in. */
-struct pmap {
-	int64_t *keys;
-	int32_t *vals;
-	size_t mask;
-};
+/* Open-addressing map person id -> index (the store's person order is not
+ * sorted), for folding the edge scans in and for callers' joins. */
+static size_t map_slot(const struct db_act_map *m, int64_t key)
+{
+	return (size_t)(((uint64_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> 20) & m->mask;
+}
 
-static bool pmap_build(struct pmap *m, const struct db_act *a)
+bool db_act_map_build(struct db_act_map *m, const struct db_act *a)
 {
 	size_t cap = 16;
 
@@ -253,13 +253,15 @@ static bool pmap_build(struct pmap *m, const struct db_act *a)
 		cap *= 2;
 	m->keys = malloc(cap * sizeof(*m->keys));
 	m->vals = malloc(cap * sizeof(*m->vals));
-	if (!m->keys || !m->vals)
+	if (!m->keys || !m->vals) {
+		db_act_map_free(m);
 		return false;
+	}
 	m->mask = cap - 1;
 	for (size_t i = 0; i < cap; i++)
 		m->vals[i] = -1;
 	for (size_t i = 0; i < a->n_persons; i++) {
-		size_t h = ((uint64_t)a->person_id[i] * UINT64_C(0x9E3779B97F4A7C15)) >> 20 & m->mask;
+		size_t h = map_slot(m, a->person_id[i]);
 		while (m->vals[h] >= 0)
 			h = (h + 1) & m->mask;
 		m->keys[h] = a->person_id[i];
@@ -268,16 +270,24 @@ static bool pmap_build(struct pmap *m, const struct db_act *a)
 	return true;
 }
 
-static int32_t pmap_get(const struct pmap *m, int64_t key)
+int32_t db_act_map_get(const struct db_act_map *m, int64_t person)
 {
-	size_t h = ((uint64_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> 20 & m->mask;
+	size_t h = map_slot(m, person);
 
 	while (m->vals[h] >= 0) {
-		if (m->keys[h] == key)
+		if (m->keys[h] == person)
 			return m->vals[h];
 		h = (h + 1) & m->mask;
 	}
 	return -1;
+}
+
+void db_act_map_free(struct db_act_map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	m->keys = NULL;
+	m->vals = NULL;
 }
 
 static bool seq_fetch(struct db *db, const struct db_act_spec *sp, int64_t from, int64_t until,
@@ -295,14 +305,14 @@ static bool seq_fetch(struct db *db, const struct db_act_spec *sp, int64_t from,
 /* OR into flags the selectors matched in [from, until) by persons already in c
  * (shift 0: before the calendar, DB_ACT_LATER_SHIFT: after it). */
 static bool store_edge(struct db *db, const struct db_act_spec *sp, struct acc *c, int64_t from,
-		       int64_t until, int shift, const struct pmap *map, struct app_err *err)
+		       int64_t until, int shift, const struct db_act_map *map, struct app_err *err)
 {
 	struct db_seq_rows rows;
 
 	if (!seq_fetch(db, sp, from, until, &rows, err))
 		return false;
 	for (size_t p = 0; p < rows.n_persons; p++) {
-		int32_t i = pmap_get(map, rows.person_id[p]);
+		int32_t i = db_act_map_get(map, rows.person_id[p]);
 		if (i < 0)
 			continue;
 		for (int64_t e = rows.person_off[p]; e < rows.person_off[p + 1]; e++)
@@ -316,7 +326,7 @@ static bool from_store(struct db *db, const struct db_act_spec *sp, struct acc *
 		       struct app_err *err)
 {
 	struct db_seq_rows rows;
-	struct pmap map = { 0 };
+	struct db_act_map map = { 0 };
 	bool ok = false;
 
 	if (!seq_fetch(db, sp, sp->bounds[0], sp->bounds[sp->n_buckets], &rows, err))
@@ -340,15 +350,14 @@ static bool from_store(struct db *db, const struct db_act_spec *sp, struct acc *
 	if (!sp->need_prior && !sp->need_later)
 		return true;
 	/* Selected events outside the calendar: only who, not when. */
-	if (!pmap_build(&map, c->a))
+	if (!db_act_map_build(&map, c->a))
 		err_set(err, 500, "internal", NULL, "out of memory");
 	else
 		ok = (!sp->need_prior || store_edge(db, sp, c, DB_ACT_EARLIEST, sp->bounds[0], 0, &map,
 						     err)) &&
 		     (!sp->need_later || store_edge(db, sp, c, sp->bounds[sp->n_buckets], DB_ACT_LATEST,
 						     DB_ACT_LATER_SHIFT, &map, err));
-	free(map.keys);
-	free(map.vals);
+	db_act_map_free(&map);
 	return ok;
 }
 

@@ -105,6 +105,19 @@ static inline const uint64_t *db_act_row(const struct db_act *a, size_t i, int k
 	return a->bits + (i * (size_t)a->n_sel + (size_t)k) * (size_t)a->n_words;
 }
 
+/* Person id -> index in a db_act (ids are not sorted when they come from
+ * the store). */
+struct db_act_map {
+	int64_t *keys;
+	int32_t *vals;
+	size_t mask;
+};
+
+bool db_act_map_build(struct db_act_map *m, const struct db_act *a) MUST_CHECK;
+/* Index of person, or -1. */
+int32_t db_act_map_get(const struct db_act_map *m, int64_t person);
+void db_act_map_free(struct db_act_map *m);
+
 /* Mark bucket b for selector k of person i. */
 static inline void db_act_set(struct db_act *a, size_t i, int k, int32_t b)
 {

@@ -5,6 +5,7 @@
 #include "handlers/ingest.h"
 #include "handlers/lifecycle.h"
 #include "handlers/ltv.h"
+#include "handlers/metrics_api.h"
 #include "handlers/order_routes.h"
 #include "handlers/retention.h"
 #include "handlers/persons.h"
@@ -30,6 +31,7 @@ const struct http_route routes[] = {
 	{ "POST", "/v1/funnels", HTTP_AUTH_READ, true, false, h_funnels_post },
 	{ "GET", "/v1/retention", HTTP_AUTH_READ, false, false, h_retention_get },
 	{ "GET", "/v1/lifecycle", HTTP_AUTH_READ, false, false, h_lifecycle_get },
+	{ "GET", "/v1/metrics", HTTP_AUTH_READ, false, false, h_metrics_api_get },
 
 	/* Orders (docs/orders.md). Webhooks take ?project=NAME, verify their own
 	 * signature, accept any Content-Type (WooCommerce pings with a form
