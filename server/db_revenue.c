@@ -12,11 +12,8 @@
 
 #define FETCH_ROWS "20000"
 
-/*
- * $1 project, $2 bucket lower bounds (timestamptz[]), $3 end, $4 reporting
- * currency. The rate subquery runs only for foreign-currency orders (CASE),
- * so a project selling in its reporting currency does no lookups.
- */
+/* $1 project, $2 bucket lower bounds (timestamptz[]), $3 end, $4 reporting
+ * currency. */
 static const char rev_sql[] =
 	"DECLARE cohortd_rev NO SCROLL CURSOR FOR"
 	" SELECT p, b, count(*) FILTER (WHERE net > 0 AND k IS NOT NULL),"
@@ -24,14 +21,8 @@ static const char rev_sql[] =
 	"        coalesce(sum(round(amount * k)), 0)::int8, coalesce(sum(round(net * k)), 0)::int8"
 	" FROM (SELECT coalesce(po.person_id, o.person_id) AS p,"
 	"              width_bucket(o.ts, $2::timestamptz[]) - 1 AS b,"
-	"              o.amount_minor AS amount, o.net_minor AS net,"
-	"              CASE WHEN o.currency = $4 THEN 1::numeric ELSE"
-	"               (SELECT f.rate * power(10::numeric, rc.exponent - oc.exponent)"
-	"                  FROM fx_rates f, currencies oc, currencies rc"
-	"                 WHERE f.project_id = o.project_id AND f.currency = o.currency"
-	"                   AND f.quote = $4 AND f.day <= (o.ts AT TIME ZONE 'UTC')::date"
-	"                   AND oc.code = o.currency AND rc.code = $4"
-	"                 ORDER BY f.day DESC LIMIT 1) END AS k"
+	"              o.amount_minor AS amount, o.net_minor AS net, "
+	DB_REVENUE_FACTOR_SQL " AS k"
 	"         FROM orders o LEFT JOIN person_overrides po"
 	"           ON po.project_id = o.project_id AND po.old_person_id = o.person_id"
 	"        WHERE o.project_id = $1::bigint AND o.state NOT IN ('pending', 'cancelled')"

@@ -27,6 +27,22 @@
 
 struct db;
 
+/*
+ * SQL fragment: the factor turning o.net_minor / o.amount_minor (orders
+ * aliased o) into minor units of the reporting currency $4: 1 for orders in
+ * it, else the latest rate on or before the order's UTC day times the
+ * exponent shift; NULL without a rate. The subquery only runs for foreign
+ * currencies (CASE), so a single-currency project does no lookups. Round
+ * the product half away from zero per order (numeric round()).
+ */
+#define DB_REVENUE_FACTOR_SQL                                                                  \
+	"CASE WHEN o.currency = $4 THEN 1::numeric ELSE"                                       \
+	" (SELECT f.rate * power(10::numeric, rc.exponent - oc.exponent)"                       \
+	"    FROM fx_rates f, currencies oc, currencies rc"                                     \
+	"   WHERE f.project_id = o.project_id AND f.currency = o.currency AND f.quote = $4"     \
+	"     AND f.day <= (o.ts AT TIME ZONE 'UTC')::date AND oc.code = o.currency"            \
+	"     AND rc.code = $4 ORDER BY f.day DESC LIMIT 1) END"
+
 struct db_rev_row {
 	int64_t person_id;         /* stitched */
 	int32_t bucket;            /* bounds[bucket] <= ts < bounds[bucket + 1] */

@@ -1,5 +1,6 @@
 #include "server/routes.h"
 
+#include "handlers/channels.h"
 #include "handlers/funnels.h"
 #include "handlers/health.h"
 #include "handlers/ingest.h"
@@ -32,6 +33,7 @@ const struct http_route routes[] = {
 	{ "GET", "/v1/retention", HTTP_AUTH_READ, false, false, h_retention_get },
 	{ "GET", "/v1/lifecycle", HTTP_AUTH_READ, false, false, h_lifecycle_get },
 	{ "GET", "/v1/metrics", HTTP_AUTH_READ, false, false, h_metrics_api_get },
+	{ "GET", "/v1/channels", HTTP_AUTH_READ, false, false, h_channels_get },
 
 	/* Orders (docs/orders.md). Webhooks take ?project=NAME, verify their own
 	 * signature, accept any Content-Type (WooCommerce pings with a form
