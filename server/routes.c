@@ -4,6 +4,7 @@
 #include "handlers/funnels.h"
 #include "handlers/health.h"
 #include "handlers/ingest.h"
+#include "handlers/kfactor.h"
 #include "handlers/lifecycle.h"
 #include "handlers/ltv.h"
 #include "handlers/metrics_api.h"
@@ -34,6 +35,7 @@ const struct http_route routes[] = {
 	{ "GET", "/v1/lifecycle", HTTP_AUTH_READ, false, false, h_lifecycle_get },
 	{ "GET", "/v1/metrics", HTTP_AUTH_READ, false, false, h_metrics_api_get },
 	{ "GET", "/v1/channels", HTTP_AUTH_READ, false, false, h_channels_get },
+	{ "GET", "/v1/kfactor", HTTP_AUTH_READ, false, false, h_kfactor_get },
 
 	/* Orders (docs/orders.md). Webhooks take ?project=NAME, verify their own
 	 * signature, accept any Content-Type (WooCommerce pings with a form
