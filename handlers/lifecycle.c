@@ -21,6 +21,7 @@
 #include "server/app.h"
 #include "server/db.h"
 #include "server/db_activity.h"
+#include "server/db_calendar.h"
 
 struct lc_req {
 	const char *event;             /* NULL = any event */
@@ -60,10 +61,10 @@ static bool compute(struct http_req *req, const struct lc_req *r, struct db *db,
 	int32_t nb = 0, first_p;
 	bool ok = false;
 
-	if (!db_act_calendar(db, qr->tz, qr->from_us, qr->to_us, r->unit, r->ws, 1, 0, 0, cal,
+	if (!db_calendar_build(db, qr->tz, qr->from_us, qr->to_us, r->unit, r->ws, 1, 0, 0, cal,
 			     &first_p, err))
 		return false;
-	if (!(bounds = db_act_bounds(cal, r->unit, &nb))) {
+	if (!(bounds = db_calendar_bounds(cal, r->unit, &nb))) {
 		err_set(err, 500, "internal", NULL, "cannot build the local calendar");
 		goto out;
 	}

@@ -27,6 +27,7 @@
 #include "server/app.h"
 #include "server/db.h"
 #include "server/db_activity.h"
+#include "server/db_calendar.h"
 #include "server/db_query.h"
 #include "server/db_revenue.h"
 
@@ -90,14 +91,14 @@ static bool setup(struct met *m, struct db *db, struct app_err *err)
 	const struct calendar_periods *per;
 	int32_t nb;
 
-	if (!db_act_calendar(db, m->qr->tz, m->qr->from_us, m->qr->to_us, m->r->unit, m->r->ws, 0,
+	if (!db_calendar_build(db, m->qr->tz, m->qr->from_us, m->qr->to_us, m->r->unit, m->r->ws, 0,
 			     0, MAU_LEAD_DAYS, &m->cal, &m->first_p, err))
 		return false;
 	per = calendar_periods(&m->cal, m->r->unit);
 	m->n_days = m->cal.n_days;
 	m->lead = per->first_day[m->first_p];
 	m->n_slots = per->n - m->first_p;
-	m->bounds = db_act_bounds(&m->cal, CALENDAR_DAY, &nb);
+	m->bounds = db_calendar_bounds(&m->cal, CALENDAR_DAY, &nb);
 	m->day_slot = malloc((size_t)m->n_days * sizeof(*m->day_slot));
 	m->slots = calloc((size_t)m->n_slots + 1, sizeof(*m->slots));
 	if (!m->bounds || !m->day_slot || !m->slots)

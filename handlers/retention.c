@@ -2,7 +2,7 @@
  * retention.c - GET /v1/retention.
  *
  * Data path: PostgreSQL gives the local calendar of whole periods (the
- * cohort periods plus `periods` more, db_act_calendar); db_act_fetch gives,
+ * cohort periods plus `periods` more, db_calendar_build); db_act_fetch gives,
  * per stitched person, the periods with a start / return event and whether
  * a start event happened before the first cohort period (from the
  * in-memory store, or one aggregated PostgreSQL pass); one "event" per
@@ -21,6 +21,7 @@
 #include "server/app.h"
 #include "server/db.h"
 #include "server/db_activity.h"
+#include "server/db_calendar.h"
 
 #define RET_MAX_PERIODS 366
 
@@ -300,10 +301,10 @@ static bool compute(struct http_req *req, const struct ret_req *r, struct db *db
 	int32_t nb = 0, first_p;
 	bool ok = false;
 
-	if (!db_act_calendar(db, qr->tz, qr->from_us, qr->to_us, r->unit, r->ws, 0, r->periods, 0,
+	if (!db_calendar_build(db, qr->tz, qr->from_us, qr->to_us, r->unit, r->ws, 0, r->periods, 0,
 			     cal, &first_p, err))
 		return false;
-	if (!(bounds = db_act_bounds(cal, r->unit, &nb))) {
+	if (!(bounds = db_calendar_bounds(cal, r->unit, &nb))) {
 		err_set(err, 500, "internal", NULL, "cannot build the local calendar");
 		goto out;
 	}

@@ -14,15 +14,14 @@
  *    (person_overrides) are folded together here in C, so the scan keeps
  *    its index order.
  *
- *     struct calendar cal;
- *     db_act_calendar(db, tz, from, to, CALENDAR_WEEK, ws, 0, 12, 0, &cal, &first, &err);
+ *     (bounds: period starts from db_calendar_bounds, server/db_calendar.h)
  *     struct db_act_spec spec = {.project_id = p, .bounds = b, .n_buckets = n,
  *                                .sel = names, .n_sel = 2, .need_prior = true};
  *     struct db_act act;
  *     db_act_fetch(db, &spec, &act, &err);
  *     struct db_act_pairs pr;
  *     db_act_pairs_build(&act, b, 3, &pr);    // CSR input for model/retention.h
- *     db_act_pairs_free(&pr); db_act_free(&act); calendar_cleanup(&cal);
+ *     db_act_pairs_free(&pr); db_act_free(&act);
  *
  * Exact rules and the SQL that reproduces them: docs/api.md ("Analytics").
  */
@@ -33,7 +32,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/calendar.h"
 #include "server/err.h"
 
 struct db;
@@ -41,26 +39,6 @@ struct store;
 
 #define DB_ACT_MAX_SEL 3
 #define DB_ACT_MAX_WORDS 16      /* buckets <= 1024 (about 2.8 years of days) */
-#define DB_ACT_MAX_DAYS 4000     /* longest local calendar a query may build */
-
-/*
- * Local calendar of whole periods of `unit`: from the first day of the
- * period containing from_us, moved back by lead_periods periods and then
- * lead_days days, to the last day of the period containing to_us - 1, plus
- * extra_periods further periods. On success *cal is initialised
- * (calendar_cleanup) and *first_period is the period of the calendar
- * holding from_us. 400 naming "to" when the calendar would exceed
- * DB_ACT_MAX_DAYS.
- */
-bool db_act_calendar(struct db *db, const char *tz, int64_t from_us, int64_t to_us,
-		     enum calendar_unit unit, enum calendar_week_start ws, int32_t lead_periods,
-		     int32_t extra_periods, int32_t lead_days, struct calendar *cal,
-		     int32_t *first_period, struct app_err *err) MUST_CHECK;
-
-/* Bucket boundaries of a calendar unit (n + 1 instants, malloc'd): the
- * starts of its periods then the end of the last one. NULL on allocation
- * failure or when the calendar's last period is cut. */
-int64_t *db_act_bounds(const struct calendar *cal, enum calendar_unit unit, int32_t *n);
 
 struct db_act_spec {
 	int64_t project_id;
