@@ -70,9 +70,8 @@ checks() { # $1: expected source
   check_eq "daily first-time any/any equals SQL (cohorts before from excluded)" \
     "$(sql_retention UTC day 2026-01-03 2026-01-13 10 true true n_day first_time)" "$(api_table)"
   check "non-trivial table" node -e 'const j=JSON.parse(process.argv[1]);process.exit(j.cohorts.length==10&&j.cohorts[0].size>100&&j.cohorts[0].counts[1]>10?0:1)' "$BODY"
-  check_eq "average[1] = retained / size of complete cohorts" \
-    "$(jget average.rates.1 <<<"$BODY")" \
-    "$(node -e 'const j=JSON.parse(process.argv[1]);console.log(j.average.retained[1]/j.average.size[1])' "$BODY")"
+  check_eq "average[1] = retained / size of complete cohorts" ok \
+    "$(node -e 'const j=JSON.parse(process.argv[1]);console.log(Math.abs(j.average.rates[1]-j.average.retained[1]/j.average.size[1])<1e-12?"ok":"bad")' "$BODY")"
   check_eq "day_n.d1 is the weighted average of column 1" "$(jget average.rates.1 <<<"$BODY")" "$(jget day_n.d1 <<<"$BODY")"
   check_eq "day_n.d30 null without a column 30" null "$(jget day_n.d30 <<<"$BODY")"
 
