@@ -3,7 +3,7 @@
  *
  * The exponent table is ISO 4217 list one (active codes, 2025 edition,
  * including XCG and ZWG). Codes whose minor unit is "N.A." in the standard
- * (gold, SDR, test code XTS, XXX) are left out on purpose: an order in them is
+ * (gold, SDR, the test code XTS, the no-currency code) are left out on purpose: an order in them is
  * a mistake we want to reject with 422, not guess. The same table is seeded
  * into the `currencies` SQL table by migrations/0003_orders.sql so reporting
  * queries can convert between exponents; tests/unit/test_money.c checks that

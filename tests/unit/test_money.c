@@ -204,7 +204,7 @@ static void test_format(void **state)
 			    "has more decimals than the currency's minor unit");
 }
 
-/* Every ('XXX', n) pair in the migration must match the compiled table and
+/* Every ('ABC', n) pair in the migration must match the compiled table and
  * vice versa: reporting converts with the SQL copy, ingest validates with C. */
 static void test_sql_table_agrees(void **state)
 {
