@@ -63,13 +63,16 @@ static uint64_t *acc_row(struct acc *c, size_t i, int k)
 }
 
 /* Bucket of ts given that it is >= bounds[lo]: the last i with bounds[i] <= ts
- * (a zero-length bucket is never returned, as in calendar_day_of). */
+ * (a zero-length bucket is never returned, as in calendar_day_of). A
+ * person's events are sorted, so the next bucket is usually close: a few
+ * linear steps first, then a binary search. */
 static int32_t bucket_of(const int64_t *bounds, int32_t n, int32_t lo, int64_t ts)
 {
 	int32_t hi = n; /* bounds[hi] > ts (bounds[n] is the end) */
 
-	if (lo + 1 <= n && ts < bounds[lo + 1])
-		return lo;
+	for (int step = 0; step < 4; step++, lo++)
+		if (lo + 1 >= n || ts < bounds[lo + 1])
+			return lo;
 	while (hi - lo > 1) {
 		int32_t mid = lo + (hi - lo) / 2;
 		if (bounds[mid] <= ts)

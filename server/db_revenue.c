@@ -86,7 +86,12 @@ bool db_rev_fetch(struct db *db, int64_t project_id, const int64_t *bounds, int3
 	strcpy(p, "}");
 	snprintf(pid, sizeof(pid), "%lld", (long long)project_id);
 	format_ts(bounds[n_buckets], end);
+	/* A few hundred thousand orders: sort them in memory; the rate
+	 * subplans inflate the cost estimate enough to trigger a JIT compile
+	 * that costs more than the query. */
 	if (!db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) ||
+	    !db_exec(db, "SET LOCAL work_mem = '128MB'", err) ||
+	    !db_exec(db, "SET LOCAL jit = off", err) ||
 	    !(res = db_params(db, rev_sql, 4, vals, PGRES_COMMAND_OK, "declare revenue cursor", err)))
 		goto out;
 	PQclear(res);
