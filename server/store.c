@@ -326,7 +326,7 @@ static void store_disable(struct store *s)
 
 void store_add(struct store *s, const struct store_row *rows, size_t n)
 {
-	int64_t keep_after = now_us() - 2LL * s->margin_s * 1000000;
+	int64_t window = 2LL * s->margin_s * 1000000, keep_after;
 	bool oom = false;
 
 	pthread_rwlock_wrlock(&s->lock);
@@ -337,7 +337,11 @@ void store_add(struct store *s, const struct store_row *rows, size_t n)
 
 		if (r->recv_us > s->hwm)
 			s->hwm = r->recv_us;
-		/* Only recent rows can come again (writer + poll overlap). */
+		/* The poll re-reads rows received since hwm - margin, so every row
+		 * within 2 margins of the newest row seen keeps its key. Relative to
+		 * hwm, not the clock: rows bulk-loaded with an old received_at are
+		 * re-read by every poll and must still be recognised. */
+		keep_after = s->hwm - window;
 		if (r->recv_us >= keep_after && !recent_insert(&s->rec, row_key(r), r->recv_us,
 							       keep_after, &oom))
 			continue;
