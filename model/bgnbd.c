@@ -247,37 +247,13 @@ static double bg_objective(const double *theta, double *grad, void *ctx)
 static void bg_optimise(struct bg_obj *ob, double theta[4], const struct btyd_fit_opts *fo,
                         struct btyd_fit *out)
 {
-    struct optim_opts oo;
     struct optim_result res;
-    optim_default_opts(&oo);
-    oo.gtol = fo->gtol;
-    oo.max_iter = fo->max_iter;
-    double t0[4];
-    memcpy(t0, theta, sizeof(t0));
-    bool ok = optim_bfgs(bg_objective, ob, 4, theta, &oo, &res);
+    bool ok = optim_bfgs_with_restart(bg_objective, ob, 4, theta, fo->gtol, fo->max_iter, 1,
+                                      &res);
     out->iterations = res.iterations;
     out->evaluations = res.evaluations;
-    const char *why = res.reason;
-    if (!ok) {
-        double t1[4];
-        struct optim_result nm, pol;
-        memcpy(t1, t0, sizeof(t1));
-        oo.max_iter = 20 * fo->max_iter;
-        oo.max_eval = 40 * fo->max_iter;
-        optim_nelder_mead(bg_objective, ob, 4, t1, &oo, &nm);
-        oo.max_iter = fo->max_iter;
-        oo.max_eval = 5000;
-        bool ok2 = optim_bfgs(bg_objective, ob, 4, t1, &oo, &pol);
-        out->iterations += nm.iterations + pol.iterations;
-        out->evaluations += nm.evaluations + pol.evaluations;
-        if (ok2 || (isfinite(pol.f) && pol.f < res.f)) {
-            memcpy(theta, t1, sizeof(t1));
-            ok = ok2;
-            why = ok2 ? "converged after Nelder-Mead restart" : pol.reason;
-        }
-    }
     out->converged = ok;
-    snprintf(out->reason, sizeof(out->reason), "%s", why);
+    snprintf(out->reason, sizeof(out->reason), "%s", res.reason);
 }
 
 static void fit_reset(struct btyd_fit *out, size_t n_params)

@@ -196,35 +196,13 @@ static double gg_objective(const double *theta, double *grad, void *ctx)
 static void gg_optimise(struct gg_obj *ob, double theta[3], const struct btyd_fit_opts *fo,
                         struct btyd_fit *out)
 {
-    struct optim_opts oo;
     struct optim_result res;
-    optim_default_opts(&oo);
-    oo.gtol = fo->gtol;
-    oo.max_iter = fo->max_iter;
-    double t0[3];
-    memcpy(t0, theta, sizeof(t0));
-    bool ok = optim_bfgs(gg_objective, ob, 3, theta, &oo, &res);
+    bool ok = optim_bfgs_with_restart(gg_objective, ob, 3, theta, fo->gtol, fo->max_iter, 1,
+                                      &res);
     out->iterations = res.iterations;
     out->evaluations = res.evaluations;
-    const char *why = res.reason;
-    if (!ok) {
-        struct optim_result nm, pol;
-        oo.max_iter = 20 * fo->max_iter;
-        oo.max_eval = 40 * fo->max_iter;
-        optim_nelder_mead(gg_objective, ob, 3, t0, &oo, &nm);
-        oo.max_iter = fo->max_iter;
-        oo.max_eval = 5000;
-        bool ok2 = optim_bfgs(gg_objective, ob, 3, t0, &oo, &pol);
-        out->iterations += nm.iterations + pol.iterations;
-        out->evaluations += nm.evaluations + pol.evaluations;
-        if (ok2 || (isfinite(pol.f) && pol.f < res.f)) {
-            memcpy(theta, t0, sizeof(t0));
-            ok = ok2;
-            why = ok2 ? "converged after Nelder-Mead restart" : pol.reason;
-        }
-    }
     out->converged = ok;
-    snprintf(out->reason, sizeof(out->reason), "%s", why);
+    snprintf(out->reason, sizeof(out->reason), "%s", res.reason);
 }
 
 bool gammagamma_fit(const double *x, const double *m, const double *w, size_t n,

@@ -415,3 +415,37 @@ double optim_central_gradient(optim_fn fn, void *ctx, size_t n, const double *x,
     }
     return fn(x, NULL, ctx);
 }
+
+bool optim_bfgs_with_restart(optim_fn fn, void *ctx, size_t n, double *x, double gtol,
+                             int max_iter, int grad_cost, struct optim_result *res)
+{
+    struct optim_opts oo;
+    struct optim_result nm, pol;
+    double t0[OPTIM_MAX_DIM];
+    bool ok;
+
+    optim_default_opts(&oo);
+    oo.gtol = gtol;
+    oo.max_iter = max_iter;
+    memcpy(t0, x, n * sizeof(*x));
+    ok = optim_bfgs(fn, ctx, n, x, &oo, res);
+    res->evaluations *= grad_cost;
+    if (ok)
+        return true;
+    oo.max_iter = 20 * max_iter;
+    oo.max_eval = 40 * max_iter;
+    optim_nelder_mead(fn, ctx, n, t0, &oo, &nm);
+    oo.max_iter = max_iter;
+    oo.max_eval = 5000;
+    ok = optim_bfgs(fn, ctx, n, t0, &oo, &pol);
+    res->iterations += nm.iterations + pol.iterations;
+    res->evaluations += nm.evaluations + grad_cost * pol.evaluations;
+    if (ok || (isfinite(pol.f) && pol.f < res->f)) {
+        memcpy(x, t0, n * sizeof(*x));
+        res->f = pol.f;
+        res->grad_norm = pol.grad_norm;
+        res->converged = ok;
+        res->reason = ok ? "converged after Nelder-Mead restart" : pol.reason;
+    }
+    return res->converged;
+}

@@ -68,6 +68,17 @@ bool optim_nelder_mead(optim_fn fn, void *ctx, size_t n, double *x,
                        const struct optim_opts *o, struct optim_result *res);
 
 /*
+ * The BTYD fitters' strategy: BFGS from x; if it does not converge, restart
+ * from the same start with a long Nelder-Mead run (20x the iterations) then
+ * a BFGS polish, and keep that result when it converged or is better.
+ * grad_cost weighs BFGS evaluations in res->evaluations (an objective with a
+ * finite-difference gradient costs 2n+1 calls per evaluation). res->reason
+ * says which path ended it. Returns res->converged.
+ */
+bool optim_bfgs_with_restart(optim_fn fn, void *ctx, size_t n, double *x, double gtol,
+                             int max_iter, int grad_cost, struct optim_result *res);
+
+/*
  * Central-difference gradient of fn at x with step h * max(1, |x_i|)
  * (2n calls with grad = NULL). Writes grad[0..n-1]; returns f(x).
  * For objectives without an analytic gradient (Pareto/NBD).

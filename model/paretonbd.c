@@ -158,35 +158,13 @@ static double pn_objective(const double *theta, double *grad, void *ctx)
 static void pn_optimise(struct pn_obj *ob, double theta[4], const struct btyd_fit_opts *fo,
                         struct btyd_fit *out)
 {
-    struct optim_opts oo;
     struct optim_result res;
-    optim_default_opts(&oo);
-    oo.gtol = fo->gtol;
-    oo.max_iter = fo->max_iter;
-    double t0[4];
-    memcpy(t0, theta, sizeof(t0));
-    bool ok = optim_bfgs(pn_objective, ob, 4, theta, &oo, &res);
+    bool ok = optim_bfgs_with_restart(pn_objective, ob, 4, theta, fo->gtol, fo->max_iter, 9,
+                                      &res);
     out->iterations = res.iterations;
-    out->evaluations = res.evaluations * 9;
-    const char *why = res.reason;
-    if (!ok) {
-        struct optim_result nm, pol;
-        oo.max_iter = 20 * fo->max_iter;
-        oo.max_eval = 40 * fo->max_iter;
-        optim_nelder_mead(pn_objective, ob, 4, t0, &oo, &nm);
-        oo.max_iter = fo->max_iter;
-        oo.max_eval = 5000;
-        bool ok2 = optim_bfgs(pn_objective, ob, 4, t0, &oo, &pol);
-        out->iterations += nm.iterations + pol.iterations;
-        out->evaluations += nm.evaluations + 9 * pol.evaluations;
-        if (ok2 || (isfinite(pol.f) && pol.f < res.f)) {
-            memcpy(theta, t0, sizeof(t0));
-            ok = ok2;
-            why = ok2 ? "converged after Nelder-Mead restart" : pol.reason;
-        }
-    }
+    out->evaluations = res.evaluations;
     out->converged = ok;
-    snprintf(out->reason, sizeof(out->reason), "%s", why);
+    snprintf(out->reason, sizeof(out->reason), "%s", res.reason);
 }
 
 /* Validates rows and gathers totals; false with out->reason set. */
