@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "server/db_events.h"
+#include "server/db_ingest.h"
 #include "server/db_internal.h"
 #include "server/db_query.h"
 #include "server/store.h"
@@ -232,21 +233,11 @@ static void add_num(struct db_sql *q, long long v)
 /* An instant as PostgreSQL timestamptz text ("2026-01-01 16:00:00.000000+00"):
  * a typed parameter is folded into a constant when the query is planned, so
  * the per-row comparisons stay cheap (timestamptz + interval would not be). */
-static void format_ts(int64_t us, char out[64])
-{
-	time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-	struct tm tm;
-
-	gmtime_r(&secs, &tm);
-	snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(us - (int64_t)secs * 1000000));
-}
 
 static void add_time_param(struct db_sql *q, int64_t us)
 {
 	char b[64];
-	format_ts(us, b);
+	db_format_ts(us, b);
 	db_sql_param(q, b, true);
 	db_sql_add(q, "::timestamptz");
 }
@@ -260,7 +251,7 @@ static char *bounds_literal(const int64_t *bounds, int32_t n)
 		return NULL;
 	*p++ = '{';
 	for (int32_t i = 0; i < n; i++) {
-		format_ts(bounds[i], t);
+		db_format_ts(bounds[i], t);
 		p += sprintf(p, "%s\"%s\"", i ? "," : "", t);
 	}
 	*p++ = '}';

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/db_ingest.h"
 #include "server/db_internal.h"
 #include "server/db_revenue.h"
 
@@ -66,16 +67,6 @@ static const char channels_sql[] =
 	"   FROM ch LEFT JOIN act USING (p) LEFT JOIN rev USING (p)"
 	"  GROUP BY ch.source, ch.medium ORDER BY 3 DESC, 1, 2";
 
-static void format_ts(int64_t us, char out[64])
-{
-	time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-	struct tm tm;
-
-	gmtime_r(&secs, &tm);
-	snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(us - (int64_t)secs * 1000000));
-}
 
 /* Copy at most cap - 1 bytes, never cutting a UTF-8 sequence in two. */
 static void copy_utf8(char *dst, size_t cap, const char *src)
@@ -107,8 +98,8 @@ bool db_channels(struct db *db, const struct db_channel_spec *sp, struct db_chan
 	*rows = NULL;
 	*n = 0;
 	snprintf(pid, sizeof(pid), "%lld", (long long)sp->project_id);
-	format_ts(sp->from_us, from);
-	format_ts(sp->to_us, to);
+	db_format_ts(sp->from_us, from);
+	db_format_ts(sp->to_us, to);
 	/* Large one-off aggregates: enough memory to hash in RAM, no JIT. */
 	if (!db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) ||
 	    !db_exec(db, "SET LOCAL work_mem = '256MB'", err) ||
@@ -276,8 +267,8 @@ bool db_referrals(struct db *db, const struct db_referral_spec *sp, struct db_re
 
 	memset(out, 0, sizeof(*out));
 	snprintf(pid, sizeof(pid), "%lld", (long long)sp->project_id);
-	format_ts(sp->from_us, from);
-	format_ts(sp->to_us, to);
+	db_format_ts(sp->from_us, from);
+	db_format_ts(sp->to_us, to);
 	path_literal(sp->referrer_path, path, sizeof(path), &context);
 	vals[6] = context ? "true" : "false";
 	if (!db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) ||

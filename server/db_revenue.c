@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/db_ingest.h"
 #include "server/db_internal.h"
 
 #define FETCH_ROWS "20000"
@@ -29,16 +30,6 @@ static const char rev_sql[] =
 	"          AND o.ts >= ($2::timestamptz[])[1] AND o.ts < $3::timestamptz) x"
 	" GROUP BY p, b ORDER BY p, b";
 
-static void format_ts(int64_t us, char out[64])
-{
-	time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-	struct tm tm;
-
-	gmtime_r(&secs, &tm);
-	snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(us - (int64_t)secs * 1000000));
-}
 
 static bool take(PGresult *res, struct db_rev *out, size_t *cap)
 {
@@ -80,12 +71,12 @@ bool db_rev_fetch(struct db *db, int64_t project_id, const int64_t *bounds, int3
 		return err_set(err, 500, "internal", NULL, "out of memory");
 	*p++ = '{';
 	for (int32_t i = 0; i < n_buckets; i++) {
-		format_ts(bounds[i], t);
+		db_format_ts(bounds[i], t);
 		p += sprintf(p, "%s\"%s\"", i ? "," : "", t);
 	}
 	strcpy(p, "}");
 	snprintf(pid, sizeof(pid), "%lld", (long long)project_id);
-	format_ts(bounds[n_buckets], end);
+	db_format_ts(bounds[n_buckets], end);
 	/* A few hundred thousand orders: sort them in memory; the rate
 	 * subplans inflate the cost estimate enough to trigger a JIT compile
 	 * that costs more than the query. */
