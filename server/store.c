@@ -342,6 +342,12 @@ void store_add(struct store *s, const struct store_row *rows, size_t n)
 		 * hwm, not the clock: rows bulk-loaded with an old received_at are
 		 * re-read by every poll and must still be recognised. */
 		keep_after = s->hwm - window;
+		/* ...and every row the poll in flight may still bring: its `since`
+		 * was taken before this batch moved hwm (regression: a poll that
+		 * read old rows while the writer appended new ones added them all
+		 * again, their keys dropped as too old). */
+		if (s->poll_floor < keep_after)
+			keep_after = s->poll_floor;
 		if (r->recv_us >= keep_after && !recent_insert(&s->rec, row_key(r), r->recv_us,
 							       keep_after, &oom))
 			continue;
@@ -372,13 +378,14 @@ int64_t store_events(struct store *s)
 	return n;
 }
 
-int64_t store_recv_hwm(struct store *s)
+int64_t store_poll_since(struct store *s)
 {
-	int64_t h;
-	pthread_rwlock_rdlock(&s->lock);
-	h = s->hwm;
+	int64_t since;
+	pthread_rwlock_wrlock(&s->lock);
+	since = s->hwm - (int64_t)s->margin_s * 1000000;
+	s->poll_floor = since;
 	pthread_rwlock_unlock(&s->lock);
-	return h;
+	return since;
 }
 
 void store_mark_loaded(struct store *s)
@@ -405,6 +412,7 @@ struct store *store_new(int64_t max_events, int margin_s)
 		return NULL;
 	s->max_events = max_events;
 	s->margin_s = margin_s > 0 ? margin_s : 15;
+	s->poll_floor = INT64_MAX;
 	/* Any value but one shared with another live process works; 31 random
 	 * bits from the clock and address make a clash vanishingly unlikely. */
 	s->node = (int32_t)(mix64((uint64_t)now_us() ^ (uint64_t)(uintptr_t)s) & 0x7fffffff);

@@ -80,8 +80,10 @@ struct store_query {
  * (not ready, over budget, out of memory): the caller falls back. */
 bool store_seq(struct store *s, const struct store_query *q, struct db_seq_rows *rows);
 
-/* Used by the sync thread (db_store.c): the received_at high-water mark. */
-int64_t store_recv_hwm(struct store *s);
+/* Used by the sync thread: where the next poll starts (newest received_at
+ * seen minus the margin). Rows from then on keep their keys until the next
+ * call, so the poll's rows are recognised however far hwm moves meanwhile. */
+int64_t store_poll_since(struct store *s);
 void store_mark_loaded(struct store *s);
 int store_margin_s(const struct store *s);
 /* Random id this process writes into events.ingest_node. */

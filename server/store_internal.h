@@ -56,6 +56,7 @@ struct store {
 	struct proj **projs;
 	size_t n_projs;
 	int64_t max_events, total, hwm;
+	int64_t poll_floor;        /* `since` of the latest poll (INT64_MAX: none) */
 	bool over, loaded;
 	int margin_s;
 	int32_t node;              /* this process's ingest_node (random) */

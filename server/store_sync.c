@@ -50,7 +50,7 @@ static void *sync_main(void *arg)
 			if (loaded)
 				store_mark_loaded(s);
 		} else if (db) {
-			int64_t since = store_recv_hwm(s) - (int64_t)s->margin_s * 1000000;
+			int64_t since = store_poll_since(s);
 			if (!db_store_poll(db, s, since, s->node, &err))
 				log_warn("store: poll failed: %s", err.message);
 		}

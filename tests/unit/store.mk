@@ -1,0 +1,1 @@
+test_store_SRCS := server/store.c
