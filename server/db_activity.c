@@ -16,9 +16,12 @@
 #include "server/db_ingest.h"
 #include "server/db_internal.h"
 #include "server/db_query.h"
+#include "server/db_store.h"
 #include "server/store.h"
 
 #define FETCH_ROWS "20000"
+
+_Static_assert(DB_ACT_LATER_SHIFT == STORE_ACT_LATER_SHIFT, "store_act fills struct db_act");
 /* 0001-01-01T00:00:00Z and 9999-12-31T00:00:00Z: "since the beginning" and
  * "until the end" for the history scans (PostgreSQL accepts both). */
 #define DB_ACT_EARLIEST (-INT64_C(62135596800) * 1000000)
@@ -182,13 +185,52 @@ static bool store_edge(struct db *db, const struct db_act_spec *sp, struct acc *
 	return true;
 }
 
+/* The store's bitmaps, built in one pass without copying events
+ * (store_act); false with err unset when the store can't answer. */
+static bool from_store_bits(struct db *db, const struct db_act_spec *sp, struct db_act *a,
+			    bool *answered, struct app_err *err)
+{
+	const char *sel[DB_ACT_MAX_SEL];
+	struct store_act_query q = { .project_id = sp->project_id, .bounds = sp->bounds,
+				     .n_buckets = sp->n_buckets, .sel = sel, .n_sel = sp->n_sel,
+				     .need_prior = sp->need_prior, .need_later = sp->need_later };
+	struct store_act_rows r;
+	int64_t *old_ids = NULL, *new_ids = NULL;
+
+	*answered = false;
+	for (int k = 0; k < sp->n_sel; k++)
+		sel[k] = sp->sel[k] ? sp->sel[k] : "$any";
+	if (!db_store_overrides(db, sp->project_id, &old_ids, &new_ids, &q.n_ov, err))
+		return false;
+	q.ov_old = old_ids;
+	q.ov_new = new_ids;
+	*answered = store_act(sp->store, &q, &r);
+	free(old_ids);
+	free(new_ids);
+	if (!*answered)
+		return true;
+	a->n_persons = r.n_persons;
+	a->person_id = r.person_id;
+	a->bits = r.bits;
+	a->flags = r.flags;
+	a->source = "store";
+	return true;
+}
+
 static bool from_store(struct db *db, const struct db_act_spec *sp, struct acc *c,
 		       struct app_err *err)
 {
 	struct db_seq_rows rows;
 	struct db_act_map map = { 0 };
-	bool ok = false;
+	bool ok = false, answered;
 
+	if (!from_store_bits(db, sp, c->a, &answered, err))
+		return false;
+	if (answered)
+		return true;
+	/* Fallback (the store went away or ran out of memory between the check
+	 * and the pass): the general sequence fetch, which streams from
+	 * PostgreSQL when the store can't answer. */
 	if (!seq_fetch(db, sp, sp->bounds[0], sp->bounds[sp->n_buckets], &rows, err))
 		return false;
 	c->a->source = db_seq_source();

@@ -313,6 +313,67 @@ static void proj_free(struct proj *p)
 	free(p);
 }
 
+/* --- stitching and name selection, shared by the query files --- */
+
+void store_name_masks(const struct proj *p, const char *const *names, int n, uint32_t *out)
+{
+	for (int k = 0; k < n; k++) {
+		if (strcmp(names[k], "$any") == 0) {
+			for (int32_t e = 0; e < p->n_events; e++)
+				out[e] |= 1u << k;
+			continue;
+		}
+		int32_t e = store_event_id((struct proj *)p, names[k], false);
+		if (e >= 0)
+			out[e] |= 1u << k;
+	}
+}
+
+bool store_eff_build(const struct proj *p, const int64_t *ov_old, const int64_t *ov_new,
+		     size_t n_ov, struct store_eff *e)
+{
+	size_t n = p->n_persons;
+
+	e->of = malloc((n + 1) * sizeof(*e->of));
+	e->raw = malloc((n + n_ov + 1) * sizeof(*e->raw));
+	if (!e->of || !e->raw) {
+		store_eff_free(e);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		e->of[i] = (int32_t)i;
+		e->raw[i] = p->praw[i];
+	}
+	e->n = n;
+	for (size_t k = 0; k < n_ov; k++) {
+		int32_t from = store_person_id((struct proj *)p, ov_old[k], false), to;
+		if (from < 0)
+			continue;
+		to = store_person_id((struct proj *)p, ov_new[k], false);
+		if (to < 0) {
+			/* Look for an extra id already made for this target. */
+			for (size_t j = n; j < e->n && to < 0; j++)
+				if (e->raw[j] == ov_new[k])
+					to = (int32_t)j;
+			if (to < 0) {
+				to = (int32_t)e->n;
+				e->raw[e->n++] = ov_new[k];
+			}
+		}
+		e->of[from] = to;
+	}
+	return true;
+}
+
+void store_eff_free(struct store_eff *e)
+{
+	free(e->of);
+	free(e->raw);
+	e->of = NULL;
+	e->raw = NULL;
+	e->n = 0;
+}
+
 /* Over budget or out of memory: give up the copy; queries fall back. */
 static void store_disable(struct store *s)
 {

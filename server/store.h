@@ -80,6 +80,40 @@ struct store_query {
  * (not ready, over budget, out of memory): the caller falls back. */
 bool store_seq(struct store *s, const struct store_query *q, struct db_seq_rows *rows);
 
+/* Activity bitmaps (server/store_act.c), the layout of struct db_act
+ * (server/db_activity.h): per stitched person with a selected event in
+ * [bounds[0], bounds[n_buckets]), bit b of word w of selector k at
+ * bits[(i * n_sel + k) * n_words + w] = a sel[k] event in period 64w + b;
+ * flags bit k = one before bounds[0] (need_prior), bit
+ * STORE_ACT_LATER_SHIFT + k = one at or after the end (need_later).
+ * One pass over the events (the selected names' lists when no selector is
+ * "$any"), no copy: bytes = persons x n_sel x words x 8 while it runs. */
+#define STORE_ACT_LATER_SHIFT 4
+
+struct store_act_query {
+	int64_t project_id;
+	const int64_t *bounds;                 /* n_buckets + 1 ascending instants */
+	int32_t n_buckets;
+	const char *const *sel;                /* event names; "$any" matches all */
+	int n_sel;                             /* 1 .. 4 */
+	bool need_prior, need_later;
+	const int64_t *ov_old, *ov_new;        /* person overrides, n_ov pairs */
+	size_t n_ov;
+};
+
+struct store_act_rows {
+	size_t n_persons;
+	int n_words;
+	int64_t *person_id;                    /* stitched raw ids, store order */
+	uint64_t *bits;
+	uint8_t *flags;
+};
+
+/* False when the store can't answer (not ready, over budget, out of
+ * memory): the caller falls back. */
+bool store_act(struct store *s, const struct store_act_query *q, struct store_act_rows *out);
+void store_act_rows_free(struct store_act_rows *r);
+
 /* Used by the sync thread: where the next poll starts (newest received_at
  * seen minus the margin). Rows from then on keep their keys until the next
  * call, so the poll's rows are recognised however far hwm moves meanwhile. */

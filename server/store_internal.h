@@ -76,4 +76,21 @@ struct proj *store_proj_get(struct store *s, int64_t project_id, bool create);
 int32_t store_person_id(struct proj *p, int64_t raw, bool create);
 int32_t store_event_id(struct proj *p, const char *name, bool create);
 
+/* Stitched person of every dense person of a project, overrides applied:
+ * of[dense] = dense stitched id; raw[stitched] = its raw person id. A
+ * target person with no events of its own gets an extra id >= n_persons. */
+struct store_eff {
+	int32_t *of;
+	int64_t *raw;
+	size_t n;                  /* stitched ids in use */
+};
+
+bool store_eff_build(const struct proj *p, const int64_t *ov_old, const int64_t *ov_new,
+		     size_t n_ov, struct store_eff *out);
+void store_eff_free(struct store_eff *e);
+/* out[event id] |= 1 << k for each names[k] the project has ("$any": all). */
+void store_name_masks(const struct proj *p, const char *const *names, int n, uint32_t *out);
+
+#define STORE_AT(p, i, col) ((p)->chunks[(i) >> CHUNK_BITS]->col[(i) & (CHUNK - 1)])
+
 #endif

@@ -14,65 +14,13 @@
 #include "server/db_events.h"
 #include "server/store_internal.h"
 
-#define AT(p, i, col) ((p)->chunks[(i) >> CHUNK_BITS]->col[(i) & (CHUNK - 1)])
+#define AT STORE_AT
 
 struct qctx {
 	const struct proj *p;
 	uint32_t *mask, *xmask;    /* per event-name id */
-	int32_t *eff;              /* dense person -> dense stitched person */
-	int64_t *eff_raw;          /* dense stitched person -> raw id */
-	size_t n_eff;
+	struct store_eff e;
 };
-
-static void name_masks(const struct proj *p, const char *const *names, int n, uint32_t *out)
-{
-	for (int k = 0; k < n; k++) {
-		if (strcmp(names[k], "$any") == 0) {
-			for (int32_t e = 0; e < p->n_events; e++)
-				out[e] |= 1u << k;
-			continue;
-		}
-		int32_t e = store_event_id((struct proj *)p, names[k], false);
-		if (e >= 0)
-			out[e] |= 1u << k;
-	}
-}
-
-/* Stitched person of every dense person: overrides map raw ids. A target
- * person with no events of its own gets an extra dense id. */
-static bool build_eff(struct qctx *c, const struct store_query *q)
-{
-	const struct proj *p = c->p;
-	size_t n = p->n_persons;
-
-	c->eff = malloc((n + 1) * sizeof(*c->eff));
-	c->eff_raw = malloc((n + q->n_ov + 1) * sizeof(*c->eff_raw));
-	if (!c->eff || !c->eff_raw)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		c->eff[i] = (int32_t)i;
-		c->eff_raw[i] = p->praw[i];
-	}
-	c->n_eff = n;
-	for (size_t k = 0; k < q->n_ov; k++) {
-		int32_t from = store_person_id((struct proj *)p, q->ov_old[k], false), to;
-		if (from < 0)
-			continue;
-		to = store_person_id((struct proj *)p, q->ov_new[k], false);
-		if (to < 0) {
-			/* Look for an extra id already made for this target. */
-			for (size_t j = n; j < c->n_eff && to < 0; j++)
-				if (c->eff_raw[j] == q->ov_new[k])
-					to = (int32_t)j;
-			if (to < 0) {
-				to = (int32_t)c->n_eff;
-				c->eff_raw[c->n_eff++] = q->ov_new[k];
-			}
-		}
-		c->eff[from] = to;
-	}
-	return true;
-}
 
 static bool wanted(const struct qctx *c, const struct store_query *q, size_t i)
 {
@@ -171,7 +119,7 @@ static void visit(const struct qctx *c, const struct store_query *q, size_t *sta
 	if (q->all_events) {
 		for (size_t i = 0; i < p->n; i++)
 			if (wanted(c, q, i)) {
-				int32_t k = c->eff[AT(p, i, person)];
+				int32_t k = c->e.of[AT(p, i, person)];
 				if (pass == 0)
 					start[k + 1]++, (*total)++;
 				else
@@ -188,7 +136,7 @@ static void visit(const struct qctx *c, const struct store_query *q, size_t *sta
 			int32_t k;
 			if (ts < q->from_us || ts >= q->until_us)
 				continue;
-			k = c->eff[AT(p, i, person)];
+			k = c->e.of[AT(p, i, person)];
 			if (pass == 0)
 				start[k + 1]++, (*total)++;
 			else
@@ -201,14 +149,14 @@ static void visit(const struct qctx *c, const struct store_query *q, size_t *sta
 static bool gather(struct qctx *c, const struct store_query *q, struct db_seq_rows *r)
 {
 	const struct proj *p = c->p;
-	size_t *start = calloc(c->n_eff + 1, sizeof(*start)), *idx = NULL, *tmp = NULL;
+	size_t *start = calloc(c->e.n + 1, sizeof(*start)), *idx = NULL, *tmp = NULL;
 	size_t total = 0, np = 0;
 	bool ok = false;
 
 	if (!start)
 		return false;
 	visit(c, q, start, NULL, 0, &total);
-	for (size_t k = 0; k < c->n_eff; k++) {
+	for (size_t k = 0; k < c->e.n; k++) {
 		np += start[k + 1] > 0;
 		start[k + 1] += start[k];
 	}
@@ -218,13 +166,13 @@ static bool gather(struct qctx *c, const struct store_query *q, struct db_seq_ro
 		goto out;
 	visit(c, q, start, idx, 1, &total);
 	/* start[k] now holds the end of person k; walk persons in dense order. */
-	for (size_t k = 0, at = 0; k < c->n_eff; k++) {
+	for (size_t k = 0, at = 0; k < c->e.n; k++) {
 		size_t end = start[k];
 		if (end == at)
 			continue;
 		sort_person(p, idx + at, end - at, tmp);
 		r->person_off[r->n_persons] = (int64_t)at;
-		r->person_id[r->n_persons++] = c->eff_raw[k];
+		r->person_id[r->n_persons++] = c->e.raw[k];
 		for (size_t e = at; e < end; e++) {
 			int32_t ev = AT(p, idx[e], ev);
 			r->ts[e] = AT(p, idx[e], ts);
@@ -263,17 +211,16 @@ bool store_seq(struct store *s, const struct store_query *q, struct db_seq_rows 
 	}
 	c.mask = calloc((size_t)c.p->n_events + 1, sizeof(*c.mask));
 	c.xmask = calloc((size_t)c.p->n_events + 1, sizeof(*c.xmask));
-	if (!c.mask || !c.xmask || !build_eff(&c, q))
+	if (!c.mask || !c.xmask || !store_eff_build(c.p, q->ov_old, q->ov_new, q->n_ov, &c.e))
 		goto out;
-	name_masks(c.p, q->steps, q->n_steps, c.mask);
-	name_masks(c.p, q->excl, q->n_excl, c.xmask);
+	store_name_masks(c.p, q->steps, q->n_steps, c.mask);
+	store_name_masks(c.p, q->excl, q->n_excl, c.xmask);
 	ok = gather(&c, q, r);
 out:
 	pthread_rwlock_unlock(&s->lock);
 	free(c.mask);
 	free(c.xmask);
-	free(c.eff);
-	free(c.eff_raw);
+	store_eff_free(&c.e);
 	if (!ok)
 		db_seq_rows_free(r);
 	return ok;
