@@ -1,8 +1,8 @@
 /*
- * store.c - see store.h. Layout: per project, events in fixed chunks of
- * parallel columns (no realloc copies as it grows); persons and event names
- * interned to dense int32 ids; one open-addressing set of recent event keys
- * shared by all projects.
+ * store.c - see store.h. Layout (store_internal.h): per project and event
+ * name, parallel columns in arrival order; persons and event names interned
+ * to dense int32 ids; one open-addressing set of recent event keys shared
+ * by all projects.
  */
 #include "server/store.h"
 
@@ -231,15 +231,15 @@ int32_t store_event_id(struct proj *p, const char *name, bool create)
 	if ((size_t)p->n_events == p->enames_cap) {
 		size_t cap = p->enames_cap ? p->enames_cap * 2 : 64;
 		char **n = realloc(p->enames, cap * sizeof(*n));
-		struct posting *ps;
+		struct part *ps;
 		if (!n)
 			return -1;
 		p->enames = n;
-		ps = realloc(p->post, cap * sizeof(*ps));
+		ps = realloc(p->parts, cap * sizeof(*ps));
 		if (!ps)
 			return -1;
 		memset(ps + p->enames_cap, 0, (cap - p->enames_cap) * sizeof(*ps));
-		p->post = ps;
+		p->parts = ps;
 		p->enames_cap = cap;
 	}
 	p->enames[p->n_events] = strdup(name);
@@ -249,62 +249,51 @@ int32_t store_event_id(struct proj *p, const char *name, bool create)
 	return p->n_events++;
 }
 
-static bool posting_add(struct proj *p, int32_t ev, uint32_t index)
+static bool part_grow(struct part *pt)
 {
-	struct posting *ps;
-
-	if (p->n >= UINT32_MAX)
+	size_t cap = pt->cap ? pt->cap * 2 : 256;
+	int64_t *ts = realloc(pt->ts, cap * sizeof(*ts));
+	if (ts)
+		pt->ts = ts;
+	int64_t *recv = realloc(pt->recv, cap * sizeof(*recv));
+	if (recv)
+		pt->recv = recv;
+	int32_t *person = realloc(pt->person, cap * sizeof(*person));
+	if (person)
+		pt->person = person;
+	uint32_t *seq = realloc(pt->seq, cap * sizeof(*seq));
+	if (seq)
+		pt->seq = seq;
+	if (!ts || !recv || !person || !seq)
 		return false;
-	ps = &p->post[ev];
-	if (ps->n == ps->cap) {
-		size_t cap = ps->cap ? ps->cap * 2 : 256;
-		uint32_t *ix = realloc(ps->ix, cap * sizeof(*ix));
-		if (!ix)
-			return false;
-		ps->ix = ix;
-		ps->cap = cap;
-	}
-	ps->ix[ps->n++] = index;
+	pt->cap = cap;
 	return true;
 }
 
 static bool proj_append(struct proj *p, int32_t person, int32_t ev, int64_t ts, int64_t recv)
 {
-	size_t c = p->n >> CHUNK_BITS, o = p->n & (CHUNK - 1);
-	struct chunk *ch;
+	struct part *pt = &p->parts[ev];
 
-	if (c == p->n_chunks) {
-		struct chunk **nc = realloc(p->chunks, (p->n_chunks + 1) * sizeof(*nc));
-		if (!nc)
-			return false;
-		p->chunks = nc;
-		/* malloc, not calloc: pages are touched only as events arrive. */
-		p->chunks[p->n_chunks] = malloc(sizeof(struct chunk));
-		if (!p->chunks[p->n_chunks])
-			return false;
-		p->n_chunks++;
-	}
-	if (!posting_add(p, ev, (uint32_t)p->n))
+	if (p->n >= UINT32_MAX || (pt->n == pt->cap && !part_grow(pt)))
 		return false;
-	ch = p->chunks[c];
-	ch->ts[o] = ts;
-	ch->recv[o] = recv;
-	ch->person[o] = person;
-	ch->ev[o] = ev;
-	p->n++;
+	pt->ts[pt->n] = ts;
+	pt->recv[pt->n] = recv;
+	pt->person[pt->n] = person;
+	pt->seq[pt->n] = (uint32_t)p->n++;
+	pt->n++;
 	return true;
 }
 
 static void proj_free(struct proj *p)
 {
-	for (size_t i = 0; i < p->n_chunks; i++)
-		free(p->chunks[i]);
 	for (int32_t e = 0; e < p->n_events; e++) {
 		free(p->enames[e]);
-		free(p->post[e].ix);
+		free(p->parts[e].ts);
+		free(p->parts[e].recv);
+		free(p->parts[e].person);
+		free(p->parts[e].seq);
 	}
-	free(p->post);
-	free(p->chunks);
+	free(p->parts);
 	free(p->pkeys);
 	free(p->pvals);
 	free(p->praw);

@@ -16,7 +16,8 @@
  *    hand are picked up too. A set of recently seen (project, person,
  *    message_id) keys makes every path idempotent: a row is added once.
  *
- * Memory: 24 bytes per event in 1M-event chunks, plus about 16 bytes per
+ * Memory: 24 bytes per event, as columns per event name (a query reads the
+ * names it selects sequentially; store_internal.h), plus about 16 bytes per
  * person and per recent key. Over COHORTD_STORE_MAX_EVENTS the store turns
  * itself off and queries stream from PostgreSQL again (db_events.c).
  * Queries see a consistent snapshot of the arrays under a read lock.

@@ -81,49 +81,36 @@ struct act_ctx {
 	int n_words;
 };
 
-static inline void visit(const struct act_ctx *c, size_t i)
+/* OR the bits of one event name's events (selector bits m). */
+static void scan_part(const struct act_ctx *c, const struct part *pt, uint32_t m)
 {
-	const struct proj *p = c->p;
-	uint32_t m = c->mask[STORE_AT(p, i, ev)];
-	int64_t ts = STORE_AT(p, i, ts);
-	size_t who;
+	const int64_t lo = c->pr.bounds[0], hi = c->pr.bounds[c->pr.n];
+	const uint8_t prior = c->q->need_prior ? (uint8_t)m : 0;
+	const uint8_t later = c->q->need_later ? (uint8_t)(m << STORE_ACT_LATER_SHIFT) : 0;
 
-	if (!m)
-		return;
-	who = (size_t)c->of[STORE_AT(p, i, person)];
-	if (ts < c->pr.bounds[0]) {
-		if (c->q->need_prior)
-			c->flags[who] |= (uint8_t)m;
-	} else if (ts >= c->pr.bounds[c->pr.n]) {
-		if (c->q->need_later)
-			c->flags[who] |= (uint8_t)(m << STORE_ACT_LATER_SHIFT);
-	} else {
-		int32_t b = period_of(&c->pr, ts);
-		uint64_t bit = UINT64_C(1) << (b & 63);
-		uint64_t *row = c->bits + who * c->stride + (size_t)(b >> 6);
-		for (int k = 0; m; k++, m >>= 1)
-			if (m & 1u)
-				row[(size_t)k * (size_t)c->n_words] |= bit;
+	for (size_t j = 0; j < pt->n; j++) {
+		int64_t ts = pt->ts[j];
+		size_t who = (size_t)c->of[pt->person[j]];
+		if (ts < lo) {
+			c->flags[who] |= prior;
+		} else if (ts >= hi) {
+			c->flags[who] |= later;
+		} else {
+			int32_t b = period_of(&c->pr, ts);
+			uint64_t bit = UINT64_C(1) << (b & 63);
+			uint64_t *row = c->bits + who * c->stride + (size_t)(b >> 6);
+			for (uint32_t k = 0, mm = m; mm; k++, mm >>= 1)
+				if (mm & 1u)
+					row[(size_t)k * (size_t)c->n_words] |= bit;
+		}
 	}
 }
 
-/* Every event, chunk by chunk, when some selector is "any"; otherwise only
- * the selected names' posting lists. */
-static void scan(const struct act_ctx *c, bool all)
+static void scan(const struct act_ctx *c)
 {
-	const struct proj *p = c->p;
-
-	if (all) {
-		for (size_t i = 0; i < p->n; i++)
-			visit(c, i);
-		return;
-	}
-	for (int32_t e = 0; e < p->n_events; e++) {
-		if (!c->mask[e])
-			continue;
-		for (size_t j = 0; j < p->post[e].n; j++)
-			visit(c, p->post[e].ix[j]);
-	}
+	for (int32_t e = 0; e < c->p->n_events; e++)
+		if (c->mask[e])
+			scan_part(c, &c->p->parts[e], c->mask[e]);
 }
 
 /* Keep the stitched persons with a bit set, in stitched-id order. */
@@ -163,7 +150,7 @@ bool store_act(struct store *s, const struct store_act_query *q, struct store_ac
 	struct act_ctx c = { .q = q };
 	struct store_eff e = { 0 };
 	uint32_t *mask = NULL;
-	bool ok = false, all = false;
+	bool ok = false;
 
 	memset(out, 0, sizeof(*out));
 	if (q->n_sel < 1 || q->n_sel > 4 || q->n_buckets < 1)
@@ -192,11 +179,9 @@ bool store_act(struct store *s, const struct store_act_query *q, struct store_ac
 	if (!c.bits || !c.flags)
 		goto out;
 	store_name_masks(c.p, q->sel, q->n_sel, mask);
-	for (int k = 0; k < q->n_sel; k++)
-		all |= strcmp(q->sel[k], "$any") == 0;
 	c.mask = mask;
 	c.of = e.of;
-	scan(&c, all);
+	scan(&c);
 	ok = compact(&c, &e, out);
 out:
 	pthread_rwlock_unlock(&s->lock);

@@ -11,20 +11,24 @@
 
 #include "server/store.h"
 
-#define CHUNK_BITS 20
-#define CHUNK ((size_t)1 << CHUNK_BITS)
-
-struct chunk {
-	int64_t ts[CHUNK];
-	int64_t recv[CHUNK];
-	int32_t person[CHUNK];
-	int32_t ev[CHUNK];
+/* One event name's events, in arrival order, as parallel columns. A query
+ * reads only the names it selects, front to back: sequential memory, not
+ * an index list into shared columns (each lookup of which was a cache
+ * miss). seq is the event's arrival number in the project: it orders
+ * events with equal (ts, received_at) as message_id does, rows being added
+ * in that order. Arrays grow by realloc (mremap for large ones: no copy,
+ * and pages past n are never touched). */
+struct part {
+	int64_t *ts;
+	int64_t *recv;
+	int32_t *person;
+	uint32_t *seq;
+	size_t n, cap;
 };
 
 struct proj {
 	int64_t project_id;
-	struct chunk **chunks;
-	size_t n_chunks, n;
+	size_t n;                 /* events (all names); the next seq */
 	/* raw person id -> dense id */
 	int64_t *pkeys;
 	int32_t *pvals;
@@ -37,12 +41,7 @@ struct proj {
 	size_t ecap;
 	int32_t n_events;
 	size_t enames_cap;
-	/* event name id -> indexes of its events, in arrival order: a query
-	 * for a few event names touches only their events (4 bytes/event). */
-	struct posting {
-		uint32_t *ix;
-		size_t n, cap;
-	} *post;                  /* enames_cap entries */
+	struct part *parts;       /* enames_cap entries, one per event name */
 };
 
 struct recent {                /* 64-bit keys of recently added events */
@@ -90,7 +89,5 @@ bool store_eff_build(const struct proj *p, const int64_t *ov_old, const int64_t 
 void store_eff_free(struct store_eff *e);
 /* out[event id] |= 1 << k for each names[k] the project has ("$any": all). */
 void store_name_masks(const struct proj *p, const char *const *names, int n, uint32_t *out);
-
-#define STORE_AT(p, i, col) ((p)->chunks[(i) >> CHUNK_BITS]->col[(i) & (CHUNK - 1)])
 
 #endif

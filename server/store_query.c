@@ -5,8 +5,10 @@
  * sorted by (ts, received_at, arrival) - arrival order equals message_id
  * order for equal (ts, received_at), as rows are added in that order.
  *
- * Cost: one pass over the project's columns to count per person, one to
- * place, a per-person sort (insertion sort: rows arrive nearly in order).
+ * Cost: two sequential passes over the selected names' columns (count per
+ * person, then place a compact record of each event in its person's slot),
+ * a per-person sort of those records (insertion sort: rows of one name
+ * arrive nearly in order; merge sort for long runs), and a copy out.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,53 +16,47 @@
 #include "server/db_events.h"
 #include "server/store_internal.h"
 
-#define AT STORE_AT
-
 struct qctx {
 	const struct proj *p;
 	uint32_t *mask, *xmask;    /* per event-name id */
 	struct store_eff e;
 };
 
-static bool wanted(const struct qctx *c, const struct store_query *q, size_t i)
-{
-	int64_t ts = AT(c->p, i, ts);
+/* One event as the sort needs it: local, so sorting touches no columns. */
+struct rec {
+	int64_t ts, recv;
+	uint32_t seq;
 	int32_t ev;
+};
 
-	if (ts < q->from_us || ts >= q->until_us)
-		return false;
-	ev = AT(c->p, i, ev);
-	return q->all_events || c->mask[ev] || c->xmask[ev];
-}
-
-static bool later(const struct proj *p, size_t a, size_t b)
+static inline bool later(const struct rec *a, const struct rec *b)
 {
-	int64_t ta = AT(p, a, ts), tb = AT(p, b, ts);
-	if (ta != tb)
-		return ta > tb;
-	if (AT(p, a, recv) != AT(p, b, recv))
-		return AT(p, a, recv) > AT(p, b, recv);
-	return a > b;
+	if (a->ts != b->ts)
+		return a->ts > b->ts;
+	if (a->recv != b->recv)
+		return a->recv > b->recv;
+	return a->seq > b->seq;
 }
 
 /* Stable merge of sorted runs a[0..na) and b[0..nb) into out. */
-static void merge(const struct proj *p, const size_t *a, size_t na, const size_t *b, size_t nb,
-		  size_t *out)
+static void merge(const struct rec *a, size_t na, const struct rec *b, size_t nb, struct rec *out)
 {
 	size_t i = 0, j = 0, k = 0;
+
 	while (i < na && j < nb)
-		out[k++] = later(p, a[i], b[j]) ? b[j++] : a[i++];
+		out[k++] = later(&a[i], &b[j]) ? b[j++] : a[i++];
 	while (i < na)
 		out[k++] = a[i++];
 	while (j < nb)
 		out[k++] = b[j++];
 }
 
-static void insertion_sort(const struct proj *p, size_t *v, size_t n)
+static void insertion_sort(struct rec *v, size_t n)
 {
 	for (size_t i = 1; i < n; i++) {
-		size_t x = v[i], j = i;
-		while (j > 0 && later(p, v[j - 1], x)) {
+		struct rec x = v[i];
+		size_t j = i;
+		while (j > 0 && later(&v[j - 1], &x)) {
 			v[j] = v[j - 1];
 			j--;
 		}
@@ -68,27 +64,26 @@ static void insertion_sort(const struct proj *p, size_t *v, size_t n)
 	}
 }
 
-/* Sort one person's events by (ts, received_at, arrival). Insertion sort
- * for short or nearly sorted runs; bottom-up merge sort otherwise (rows
- * gathered per event name interleave, and a person may have 10^4 events). */
-static void sort_person(const struct proj *p, size_t *v, size_t n, size_t *tmp)
+/* Sort one person's events by (ts, received_at, seq). Insertion sort for
+ * short runs; bottom-up merge sort otherwise (runs of several names
+ * interleave, and a person may have 10^4 events). */
+static void sort_person(struct rec *v, size_t n, struct rec *tmp)
 {
-	size_t width, i;
-	size_t *src = v, *dst = tmp;
+	struct rec *src = v, *dst = tmp;
 
 	if (n <= 32) {
-		insertion_sort(p, v, n);
+		insertion_sort(v, n);
 		return;
 	}
-	for (i = 0; i < n; i += 32)
-		insertion_sort(p, v + i, n - i < 32 ? n - i : 32);
-	for (width = 32; width < n; width *= 2) {
-		for (i = 0; i < n; i += 2 * width) {
+	for (size_t i = 0; i < n; i += 32)
+		insertion_sort(v + i, n - i < 32 ? n - i : 32);
+	for (size_t width = 32; width < n; width *= 2) {
+		for (size_t i = 0; i < n; i += 2 * width) {
 			size_t mid = i + width < n ? i + width : n;
 			size_t end = i + 2 * width < n ? i + 2 * width : n;
-			merge(p, src + i, mid - i, src + mid, end - mid, dst + i);
+			merge(src + i, mid - i, src + mid, end - mid, dst + i);
 		}
-		size_t *t = src;
+		struct rec *t = src;
 		src = dst;
 		dst = t;
 	}
@@ -106,41 +101,44 @@ static bool alloc_rows(struct db_seq_rows *r, size_t persons, size_t events, boo
 	return r->person_off && r->person_id && r->ts && r->mask && (!excl || r->excl_mask);
 }
 
-/*
- * Visit every candidate event: all events (all_events), or only those of
- * the selected event names through their posting lists. pass 0 counts per
- * person, pass 1 places indexes.
- */
-static void visit(const struct qctx *c, const struct store_query *q, size_t *start, size_t *idx,
-		  int pass, size_t *total)
+static bool part_wanted(const struct qctx *c, const struct store_query *q, int32_t e)
 {
-	const struct proj *p = c->p;
+	return q->all_events || c->mask[e] || c->xmask[e];
+}
 
-	if (q->all_events) {
-		for (size_t i = 0; i < p->n; i++)
-			if (wanted(c, q, i)) {
-				int32_t k = c->e.of[AT(p, i, person)];
-				if (pass == 0)
-					start[k + 1]++, (*total)++;
-				else
-					idx[start[k]++] = i;
-			}
-		return;
-	}
-	for (int32_t e = 0; e < p->n_events; e++) {
-		if (!c->mask[e] && !c->xmask[e])
+/* Count the events in range per stitched person (start[k + 1]). */
+static size_t count(const struct qctx *c, const struct store_query *q, size_t *start)
+{
+	size_t total = 0;
+
+	for (int32_t e = 0; e < c->p->n_events; e++) {
+		const struct part *pt = &c->p->parts[e];
+		if (!part_wanted(c, q, e))
 			continue;
-		for (size_t j = 0; j < p->post[e].n; j++) {
-			size_t i = p->post[e].ix[j];
-			int64_t ts = AT(p, i, ts);
-			int32_t k;
+		for (size_t j = 0; j < pt->n; j++)
+			if (pt->ts[j] >= q->from_us && pt->ts[j] < q->until_us) {
+				start[c->e.of[pt->person[j]] + 1]++;
+				total++;
+			}
+	}
+	return total;
+}
+
+/* Put each event in range in its person's slot (start[k] advances to the
+ * end of person k's slots). */
+static void place(const struct qctx *c, const struct store_query *q, size_t *start,
+		  struct rec *out)
+{
+	for (int32_t e = 0; e < c->p->n_events; e++) {
+		const struct part *pt = &c->p->parts[e];
+		if (!part_wanted(c, q, e))
+			continue;
+		for (size_t j = 0; j < pt->n; j++) {
+			int64_t ts = pt->ts[j];
 			if (ts < q->from_us || ts >= q->until_us)
 				continue;
-			k = c->e.of[AT(p, i, person)];
-			if (pass == 0)
-				start[k + 1]++, (*total)++;
-			else
-				idx[start[k]++] = i;
+			out[start[c->e.of[pt->person[j]]]++] =
+				(struct rec){ .ts = ts, .recv = pt->recv[j], .seq = pt->seq[j], .ev = e };
 		}
 	}
 }
@@ -148,37 +146,38 @@ static void visit(const struct qctx *c, const struct store_query *q, size_t *sta
 /* Count, place, sort, copy out. Called under the read lock. */
 static bool gather(struct qctx *c, const struct store_query *q, struct db_seq_rows *r)
 {
-	const struct proj *p = c->p;
-	size_t *start = calloc(c->e.n + 1, sizeof(*start)), *idx = NULL, *tmp = NULL;
-	size_t total = 0, np = 0;
+	size_t *start = calloc(c->e.n + 1, sizeof(*start));
+	struct rec *recs = NULL, *tmp = NULL;
+	size_t total, np = 0, longest = 0;
 	bool ok = false;
 
 	if (!start)
 		return false;
-	visit(c, q, start, NULL, 0, &total);
+	total = count(c, q, start);
 	for (size_t k = 0; k < c->e.n; k++) {
 		np += start[k + 1] > 0;
+		if (start[k + 1] > longest)
+			longest = start[k + 1];
 		start[k + 1] += start[k];
 	}
-	idx = malloc((total + 1) * sizeof(*idx));
-	tmp = malloc((total + 1) * sizeof(*tmp));
-	if (!idx || !tmp || !alloc_rows(r, np, total, q->n_excl > 0))
+	recs = malloc((total + 1) * sizeof(*recs));
+	tmp = malloc((longest + 1) * sizeof(*tmp));
+	if (!recs || !tmp || !alloc_rows(r, np, total, q->n_excl > 0))
 		goto out;
-	visit(c, q, start, idx, 1, &total);
+	place(c, q, start, recs);
 	/* start[k] now holds the end of person k; walk persons in dense order. */
 	for (size_t k = 0, at = 0; k < c->e.n; k++) {
 		size_t end = start[k];
 		if (end == at)
 			continue;
-		sort_person(p, idx + at, end - at, tmp);
+		sort_person(recs + at, end - at, tmp);
 		r->person_off[r->n_persons] = (int64_t)at;
 		r->person_id[r->n_persons++] = c->e.raw[k];
-		for (size_t e = at; e < end; e++) {
-			int32_t ev = AT(p, idx[e], ev);
-			r->ts[e] = AT(p, idx[e], ts);
-			r->mask[e] = c->mask[ev];
+		for (size_t i = at; i < end; i++) {
+			r->ts[i] = recs[i].ts;
+			r->mask[i] = c->mask[recs[i].ev];
 			if (r->excl_mask)
-				r->excl_mask[e] = c->xmask[ev];
+				r->excl_mask[i] = c->xmask[recs[i].ev];
 		}
 		at = end;
 	}
@@ -187,7 +186,7 @@ static bool gather(struct qctx *c, const struct store_query *q, struct db_seq_ro
 	ok = true;
 out:
 	free(start);
-	free(idx);
+	free(recs);
 	free(tmp);
 	return ok;
 }
