@@ -18,7 +18,7 @@ void h_persons_get(struct http_req *req, struct http_resp *resp)
 	static const char *const allowed[] = { NULL };
 	struct app_err err = { 0 };
 	struct db *db;
-	bool found = false, ok;
+	bool found = false, ltv_fit = false, ok;
 	json_t *j = NULL;
 
 	if (!scores_check_params(req, allowed, &err))
@@ -29,8 +29,13 @@ void h_persons_get(struct http_req *req, struct http_resp *resp)
 	}
 	if (!(db = db_acquire(req->app->read_pool, 2000, &err)))
 		goto fail;
-	ok = db_scores_person(db, req->project_id, req->params[0], &j, &found, &err);
-	if (ok && found) {
+	ok = db_scores_person(db, req->project_id, req->params[0], &j, &found, &ltv_fit, &err);
+	if (ok && found && !ltv_fit) {
+		/* No usable fit: ltv_person_json would answer null after three
+		 * statements; the profile statement already looked. */
+		if (json_object_set_new(j, "predictions", json_null()))
+			ok = err_set(&err, 500, "internal", NULL, "out of memory");
+	} else if (ok && found) {
 		/* Live predictions of the latest usable LTV fit (null without one). */
 		json_t *pred = NULL;
 		json_int_t pid = json_integer_value(json_object_get(j, "person_id"));

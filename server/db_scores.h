@@ -219,8 +219,10 @@ bool db_scores_page(struct db *db, int64_t project_id, int64_t run_id, enum sc_c
 
 /* The profile of the person a distinct id belongs to (*out, new reference):
  * person_id, distinct_ids, merged_person_ids, first_seen, last_seen, traits,
- * scores (null before the first run). *found false when the id is unknown. */
+ * scores (null before the first run). *found false when the id is unknown.
+ * *ltv_fit: the project has a usable BG/NBD fit (model_runs), i.e. the
+ * profile's predictions need ltv_person_json; without one they are null. */
 bool db_scores_person(struct db *db, int64_t project_id, const char *distinct_id, json_t **out,
-		      bool *found, struct app_err *err) MUST_CHECK;
+		      bool *found, bool *ltv_fit, struct app_err *err) MUST_CHECK;
 
 #endif

@@ -227,7 +227,11 @@ bool db_scores_page(struct db *db, int64_t project_id, int64_t run_id, enum sc_c
  * The raw persons of the distinct id's person: the person itself and every
  * raw person merged into it (overrides are flat, docs/identity.md). Traits
  * are merged oldest-active first, so the most recently active raw person
- * wins a key, as an identify would.
+ * wins a key, as an identify would. The last column says whether the
+ * project has a usable BG/NBD fit (the condition of db_ltv_run_get's
+ * latest run): without one the profile's predictions are null and the
+ * handler skips ltv_person_json, whose three statements (settings, context,
+ * the run as JSON, none of them prepared) cost about three times this one.
  */
 static const char person_sql[] =
 	"WITH idn AS (SELECT coalesce(o.person_id, i.person_id) AS pid FROM identities i"
@@ -241,7 +245,9 @@ static const char person_sql[] =
 	"  to_char(pr.ls AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
 	"  pr.tr::text, ii.ids::text,"
 	"  (SELECT coalesce(json_agg(rid ORDER BY rid), '[]') FROM raw WHERE rid <> idn.pid)::text,"
-	"  " SCORE_COLS
+	"  " SCORE_COLS ","
+	"  EXISTS (SELECT 1 FROM model_runs m WHERE m.project_id = $1::bigint AND m.usable"
+	"          AND m.kind = 'bgnbd')"
 	" FROM idn"
 	" CROSS JOIN LATERAL (SELECT min(p.first_seen) AS fs, max(p.last_seen) AS ls,"
 	"     cohortd_jsonb_merge(p.traits ORDER BY p.last_seen, p.person_id) AS tr FROM persons p"
@@ -253,7 +259,7 @@ static const char person_sql[] =
 	"  AND s.run_id = (SELECT run_id FROM score_current WHERE project_id = $1::bigint)";
 
 bool db_scores_person(struct db *db, int64_t project_id, const char *distinct_id, json_t **out,
-		      bool *found, struct app_err *err)
+		      bool *found, bool *ltv_fit, struct app_err *err)
 {
 	char pid[24];
 	const char *v[2] = { pid, distinct_id };
@@ -265,6 +271,7 @@ bool db_scores_person(struct db *db, int64_t project_id, const char *distinct_id
 	if (!res)
 		return false;
 	*found = PQntuples(res) == 1;
+	*ltv_fit = *found && strcmp(PQgetvalue(res, 0, 31), "t") == 0;
 	if (*found)
 		*out = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "person_id", j_int(res, 0, 0),
 				 "distinct_ids", j_json(res, 0, 4), "merged_person_ids",

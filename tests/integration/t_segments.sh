@@ -247,6 +247,24 @@ check_eq "profile traits" pro "$(jget traits.plan <<<"$BODY")"
 check_eq "profile scores = stored row (merged order counted)" "$(sql "SELECT s.ltv_historical || ' ' || s.lifecycle FROM person_scores s JOIN score_current c USING (project_id, run_id) JOIN identities i ON i.person_id = s.person_id WHERE i.distinct_id = 'a13'")" \
   "$(jget scores.ltv.historical <<<"$BODY") $(jget scores.lifecycle <<<"$BODY")"
 check_eq "the anonymous id finds the same person" "$(jget person_id <<<"$BODY")" "$(rget /v1/persons/anon-2; jget person_id <<<"$BODY")"
+check_eq "no LTV fit yet: predictions is null" null "$(jget predictions <<<"$BODY")"
+# Traits merge over the raw persons: the most recently active one wins a
+# key, keys of the other stay; first/last seen span both; merged ids exact.
+read -r p_new p_old <<<"$(sql "SELECT o.person_id || ' ' || o.old_person_id FROM person_overrides o
+  JOIN identities i ON i.person_id IN (o.person_id, o.old_person_id) WHERE i.distinct_id = 'anon-2'")"
+sql "UPDATE persons SET traits = '{\"plan\":\"free\",\"color\":\"red\"}', first_seen = '2026-01-02T03:04:05.123456Z',
+  last_seen = '2026-03-01T00:00:00Z' WHERE person_id = $p_old" >/dev/null
+sql "UPDATE persons SET traits = '{\"plan\":\"pro\",\"seats\":3}', first_seen = '2026-02-01T00:00:00Z',
+  last_seen = '2026-04-01T00:00:00Z' WHERE person_id = $p_new" >/dev/null
+rget /v1/persons/anon-2
+check_eq "merged profile: newer raw person wins plan, older keeps color" \
+  "$p_new [$p_old] {\"plan\":\"pro\",\"color\":\"red\",\"seats\":3} 2026-01-02T03:04:05.123456Z 2026-04-01T00:00:00.000000Z" \
+  "$(jget person_id <<<"$BODY") $(jget merged_person_ids <<<"$BODY") $(jget traits <<<"$BODY") $(jget first_seen <<<"$BODY") $(jget last_seen <<<"$BODY")"
+sql "UPDATE persons SET last_seen = '2026-05-01T00:00:00Z' WHERE person_id = $p_old" >/dev/null
+rget /v1/persons/a13
+check_eq "merged profile: once the old raw person is the more recent, its plan wins" \
+  '{"plan":"free","color":"red","seats":3} 2026-05-01T00:00:00.000000Z' \
+  "$(jget traits <<<"$BODY") $(jget last_seen <<<"$BODY")"
 rget /v1/persons/a01
 check_eq "a01: R/F/M values (hand-computed: 5 days, 3 orders, 10000)" "5 3 10000" \
   "$(jget scores.rfm.recency_days <<<"$BODY") $(jget scores.rfm.frequency <<<"$BODY") $(jget scores.rfm.monetary <<<"$BODY")"
