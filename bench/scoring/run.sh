@@ -3,6 +3,11 @@
 #
 #   bench/scoring/run.sh                  1M persons, 5M orders (about 4 minutes)
 #   N_PERSONS=20000 N_ORDERS=100000 bench/scoring/run.sh   a quick look
+#   ONLY=persons bench/scoring/run.sh     one scoring run (the profiles need
+#                                         stored scores), then only step 4
+#   PGDIR=/tmp/scoring-pg bench/scoring/run.sh   keep the loaded cluster in
+#         PGDIR and reuse it next time (same N_PERSONS/N_ORDERS): no reload
+#   REPEAT=3 ...                          step 4 that many times (medians)
 #
 # In one process tree: a fresh embedded PostgreSQL (fsync on), the data of
 # gen.c loaded by COPY, then cohortd serving it, and
@@ -21,24 +26,36 @@ N=${N_PERSONS:-1000000}
 M=${N_ORDERS:-5000000}
 DUR=${DUR:-10}
 BUILD=${BUILD:-build}
+ONLY=${ONLY:-}
+REPEAT=${REPEAT:-1}
+PGDIR=${PGDIR:-}
+case "$ONLY" in ''|persons) ;; *) echo "ONLY must be empty or 'persons'" >&2; exit 2 ;; esac
 
 make -s BUILD="$BUILD" all
 mkdir -p "$BUILD/tools"
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -o "$BUILD/tools/scoring_gen" bench/scoring/gen.c
 
 tmp=$(mktemp -d); chmod 755 "$tmp"
+pgdir=${PGDIR:-$tmp/pg}
 SRV=
 cleanup() {
   [ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
-  scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1 || true
+  scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-scripts/pg.sh start "$tmp/pg" >/dev/null
-export DATABASE_URL="postgresql://cohortd@127.0.0.1:$(cat "$tmp/pg/port")/cohortd"
+scripts/pg.sh start "$pgdir" >/dev/null
+export DATABASE_URL="postgresql://cohortd@127.0.0.1:$(cat "$pgdir/port")/cohortd"
 psql() { command psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" "$@"; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
+loaded="$N persons, $M orders, $(git rev-parse HEAD:bench/scoring/gen.c)"
+if [ -n "$PGDIR" ] && [ "$(cat "$PGDIR/loaded" 2>/dev/null)" = "$loaded" ]; then
+  "$BUILD/cohortd" migrate >/dev/null 2>&1
+  RK=$(cat "$PGDIR/read_key")
+  echo "== reusing the cluster loaded in $PGDIR ($loaded)"
+else
+[ -z "$PGDIR" ] || [ ! -e "$PGDIR/loaded" ] || { echo "$PGDIR holds other data; remove it" >&2; exit 2; }
 "$BUILD/cohortd" migrate >/dev/null 2>&1
 RK=$("$BUILD/cohortd" keys create --project bench --kind read 2>/dev/null | tail -1)
 [ "$(psql -Atc "SELECT project_id FROM projects WHERE name = 'bench'")" = 1 ] || { echo "project id is not 1"; exit 1; }
@@ -72,6 +89,9 @@ psql -c "$orig"
 psql -c "SELECT setval('person_id_seq', $N)" -c "ANALYZE" >/dev/null
 echo "loaded in $(ms_since "$t") ms: $(psql -Atc "SELECT (SELECT count(*) FROM events) || ' events, ' || (SELECT count(*) FROM orders) || ' orders'")"
 
+[ -z "$PGDIR" ] || { echo "$RK" >"$PGDIR/read_key"; echo "$loaded" >"$PGDIR/loaded"; }
+fi
+
 port=$((20000 + RANDOM % 40000))
 COHORTD_LISTEN=127.0.0.1:$port COHORTD_LOG_LEVEL=warn "$BUILD/cohortd" serve >"$tmp/cohortd.log" 2>&1 &
 SRV=$!
@@ -85,7 +105,8 @@ field() { node -e 'let v=JSON.parse(require("fs").readFileSync(0));for(const k o
 cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
 cpus() { for p in "$@"; do cpu "$p"; echo; done | awk '{s += $1} END {printf "%.2f", s}'; }
 echo "== 1. full scoring runs (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-for i in 1 2 3; do
+runs=3; [ -z "$ONLY" ] || runs=1
+for i in $(seq $runs); do
   id=$(get -X POST "$B/v1/scores/run" | field run_id)
   t=$(date +%s%N); c0=$(cpu "$SRV")
   bp=$(psql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'cohortd-scoring%'")
@@ -101,6 +122,7 @@ for i in 1 2 3; do
   [ "$st" = done ] || { field error <<<"$run"; exit 1; }
 done
 
+if [ -z "$ONLY" ]; then
 echo "== 2. segment sizes from stored scores (ms per request, 20 each)"
 for k in "rfm" "rfm?scheme=rfm8" lifecycle pyramid aarrr aipl; do
   times=$(for _ in $(seq 20); do get -o /dev/null -w '%{time_total}\n' "$B/v1/segments/$k"; done | sort -n)
@@ -115,8 +137,11 @@ echo "cohortd fresh=true: $ours ms (loads events, orders and referrals, runs eve
 echo "plain SQL NTILE:    $theirs ms (orders only, RFM only)"
 echo "ratio SQL / cohortd: $(awk -v a="$theirs" -v b="$ours" 'BEGIN{printf "%.2f", a/b}')"
 
-echo "== 4. GET /v1/persons/{id}, 32 concurrent clients, ${DUR}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-get -o /dev/null "$B/v1/persons/u1"   # the pool's connections and statements warm up
+fi
+
+for rep in $(seq "$REPEAT"); do
+echo "== 4. GET /v1/persons/{id}, 32 concurrent clients, ${DUR}s, pass $rep of $REPEAT (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+[ "$rep" -gt 1 ] || get -o /dev/null "$B/v1/persons/u1"   # the pool's connections and statements warm up
 qp=$(psql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = 'cohortd-query'")
 c0=$(cpu "$SRV"); q0=$(cpus $qp)
 RK=$RK N_PERSONS=$N wrk -t2 -c32 -d"${DUR}s" --latency -s bench/scoring/persons.lua "$B" >"$tmp/wrk.txt"
@@ -125,4 +150,5 @@ qp=$(psql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = 'cohor
 q1=$(cpus $qp)
 reqs=$(awk '/requests in/ {print $1}' "$tmp/wrk.txt")
 echo "CPU per request: cohortd $(awk -v a="$(cpu "$SRV")" -v b="$c0" -v n="$reqs" 'BEGIN{printf "%.0f", (a-b)/n*1e6}') us, query backends $(awk -v a="$q1" -v b="$q0" -v n="$reqs" 'BEGIN{printf "%.0f", (a-b)/n*1e6}') us (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+done
 echo "cohortd peak RSS: $(awk '/VmHWM/ {print $2/1024 " MB"}' "/proc/$SRV/status")"
