@@ -11,16 +11,17 @@
 
 #include "server/store_internal.h"
 
-/* Period lookup for events in any order: a table of the period at each
- * quarter hour since bounds[0] (local midnights are whole quarter hours
- * apart in every time zone in use), then a step or two to be exact. */
-#define QUARTER_US INT64_C(900000000)
-#define MAX_QUARTERS ((int64_t)1 << 21)
+/* Period lookup for events in any order: a table of the period at the
+ * start of each 2^29 us (~9 min) slot since bounds[0] (a shift, not a
+ * division), then a step forward while the next period has begun: at most
+ * one step for periods longer than a slot (days, weeks, months). */
+#define SLOT_SHIFT 29
+#define MAX_SLOTS ((int64_t)1 << 21)
 
 struct periods {
 	const int64_t *bounds;
 	int32_t n;
-	int32_t *at;               /* period at quarter q (NULL: binary search) */
+	int32_t *at;               /* period at slot q (NULL: binary search) */
 	int64_t n_at;
 };
 
@@ -31,14 +32,14 @@ static bool periods_init(struct periods *pr, const int64_t *bounds, int32_t n)
 	pr->bounds = bounds;
 	pr->n = n;
 	pr->at = NULL;
-	pr->n_at = span / QUARTER_US + 1;
-	if (pr->n_at > MAX_QUARTERS)
+	pr->n_at = (span >> SLOT_SHIFT) + 1;
+	if (pr->n_at > MAX_SLOTS)
 		return true;
 	pr->at = malloc((size_t)pr->n_at * sizeof(*pr->at));
 	if (!pr->at)
 		return false;
 	for (int64_t q = 0, b = 0; q < pr->n_at; q++) {
-		int64_t t = bounds[0] + q * QUARTER_US;
+		int64_t t = bounds[0] + (q << SLOT_SHIFT);
 		while (b + 1 < n && bounds[b + 1] <= t)
 			b++;
 		pr->at[q] = (int32_t)b;
@@ -52,7 +53,7 @@ static inline int32_t period_of(const struct periods *pr, int64_t ts)
 	int32_t lo, hi;
 
 	if (pr->at) {
-		lo = pr->at[(ts - pr->bounds[0]) / QUARTER_US];
+		lo = pr->at[(ts - pr->bounds[0]) >> SLOT_SHIFT];
 		while (lo + 1 < pr->n && pr->bounds[lo + 1] <= ts)
 			lo++;
 		return lo;
