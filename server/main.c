@@ -3,6 +3,7 @@
  */
 #include <jansson.h>
 #include <pthread.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +248,13 @@ int main(int argc, char **argv)
 	level = log_parse_level(cfg.log_level);
 	log_set_level(level < 0 ? LOG_INFO : (enum log_level)level);
 	signal(SIGPIPE, SIG_IGN);
+	/* Analytics requests allocate tens of MB each, on their connection's
+	 * thread (so in its own malloc arena). A fixed threshold maps every
+	 * block of 4 MB or more on its own and gives it back on free; glibc's
+	 * default raises the threshold to 32 MB after the first such free, and
+	 * blocks below it stay resident in per-thread arenas, which added up
+	 * to more than the event store itself (bench/RESULTS.md, "Query"). */
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	json_object_seed(0);
 	if (!*cfg.database_url) {
 		fprintf(stderr, "cohortd: DATABASE_URL (or --database-url) is required\n");

@@ -91,14 +91,17 @@ static void sort_person(struct rec *v, size_t n, struct rec *tmp)
 		memcpy(v, src, n * sizeof(*v));
 }
 
-static bool alloc_rows(struct db_seq_rows *r, size_t persons, size_t events, bool excl)
+/* Rows without ts when with_ts is false (gather writes ts over its records). */
+static bool alloc_rows(struct db_seq_rows *r, size_t persons, size_t events, bool excl,
+		       bool with_ts)
 {
 	r->person_off = malloc((persons + 1) * sizeof(*r->person_off));
 	r->person_id = malloc((persons + 1) * sizeof(*r->person_id));
-	r->ts = malloc((events + 1) * sizeof(*r->ts));
+	r->ts = with_ts ? malloc((events + 1) * sizeof(*r->ts)) : NULL;
 	r->mask = malloc((events + 1) * sizeof(*r->mask));
 	r->excl_mask = excl ? malloc((events + 1) * sizeof(*r->excl_mask)) : NULL;
-	return r->person_off && r->person_id && r->ts && r->mask && (!excl || r->excl_mask);
+	return r->person_off && r->person_id && (r->ts || !with_ts) && r->mask &&
+	       (!excl || r->excl_mask);
 }
 
 static bool part_wanted(const struct qctx *c, const struct store_query *q, int32_t e)
@@ -143,11 +146,17 @@ static void place(const struct qctx *c, const struct store_query *q, size_t *sta
 	}
 }
 
-/* Count, place, sort, copy out. Called under the read lock. */
+/*
+ * Count, place, sort, copy out. Called under the read lock. The output
+ * timestamps are written over the records as they are consumed (8 bytes at
+ * 8i never reach record i's 24 bytes at 24i, nor any later record), so the
+ * records' buffer becomes r->ts: the peak is the records, not both.
+ */
 static bool gather(struct qctx *c, const struct store_query *q, struct db_seq_rows *r)
 {
 	size_t *start = calloc(c->e.n + 1, sizeof(*start));
 	struct rec *recs = NULL, *tmp = NULL;
+	int64_t *ts_out;
 	size_t total, np = 0, longest = 0;
 	bool ok = false;
 
@@ -162,9 +171,10 @@ static bool gather(struct qctx *c, const struct store_query *q, struct db_seq_ro
 	}
 	recs = malloc((total + 1) * sizeof(*recs));
 	tmp = malloc((longest + 1) * sizeof(*tmp));
-	if (!recs || !tmp || !alloc_rows(r, np, total, q->n_excl > 0))
+	if (!recs || !tmp || !alloc_rows(r, np, total, q->n_excl > 0, false))
 		goto out;
 	place(c, q, start, recs);
+	ts_out = (int64_t *)(void *)recs;
 	/* start[k] now holds the end of person k; walk persons in dense order. */
 	for (size_t k = 0, at = 0; k < c->e.n; k++) {
 		size_t end = start[k];
@@ -174,15 +184,20 @@ static bool gather(struct qctx *c, const struct store_query *q, struct db_seq_ro
 		r->person_off[r->n_persons] = (int64_t)at;
 		r->person_id[r->n_persons++] = c->e.raw[k];
 		for (size_t i = at; i < end; i++) {
-			r->ts[i] = recs[i].ts;
-			r->mask[i] = c->mask[recs[i].ev];
+			int32_t ev = recs[i].ev;
+			ts_out[i] = recs[i].ts;
+			r->mask[i] = c->mask[ev];
 			if (r->excl_mask)
-				r->excl_mask[i] = c->xmask[recs[i].ev];
+				r->excl_mask[i] = c->xmask[ev];
 		}
 		at = end;
 	}
 	r->person_off[r->n_persons] = (int64_t)total;
 	r->n_events = total;
+	r->ts = realloc(recs, (total + 1) * sizeof(*r->ts));
+	if (!r->ts)
+		r->ts = ts_out; /* shrinking failed: keep the larger block */
+	recs = NULL;
 	ok = true;
 out:
 	free(start);
@@ -203,7 +218,7 @@ bool store_seq(struct store *s, const struct store_query *q, struct db_seq_rows 
 	c.p = store_proj_get(s, q->project_id, false);
 	if (!c.p) {
 		/* No events for this project: an empty, valid answer. */
-		ok = alloc_rows(r, 0, 0, q->n_excl > 0);
+		ok = alloc_rows(r, 0, 0, q->n_excl > 0, true);
 		if (ok)
 			r->person_off[0] = 0;
 		goto out;

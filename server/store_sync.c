@@ -2,6 +2,7 @@
  * store_sync.c - the store's sync thread: connect, load everything once,
  * then every second add rows other processes wrote recently (store.h).
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,8 +48,10 @@ static void *sync_main(void *arg)
 		}
 		if (db && !loaded) {
 			loaded = db_store_load(db, s, &err);
-			if (loaded)
+			if (loaded) {
 				store_mark_loaded(s);
+				malloc_trim(0);
+			}
 		} else if (db) {
 			int64_t since = store_poll_since(s);
 			if (!db_store_poll(db, s, since, s->node, &err))
