@@ -6,6 +6,7 @@
  * of the events. On 10M events this replaces a gather that copied and
  * sorted every event per query (bench/RESULTS.md, "Query").
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,31 +76,42 @@ struct act_ctx {
 	const struct store_act_query *q;
 	struct periods pr;
 	const uint32_t *mask;      /* per event id: selector bits */
-	const int32_t *of;         /* dense person -> stitched */
+	const int32_t *of;         /* dense person -> stitched; NULL: the same */
 	uint64_t *bits;            /* per stitched person: n_sel x n_words */
 	uint8_t *flags;
-	size_t stride;
+	size_t stride, n_eff;
 	int n_words;
 };
 
-/* OR the bits of one event name's events (selector bits m). */
-static void scan_part(const struct act_ctx *c, const struct part *pt, uint32_t m)
+/* Half of the scan: events [from, to) of the selected names taken as one
+ * sequence, into its own bits and flags (merged afterwards: no sharing). */
+struct half {
+	const struct act_ctx *c;
+	size_t from, to;
+	uint64_t *bits;
+	uint8_t *flags;
+};
+
+/* OR the bits of events [j0, j1) of one event name (selector bits m). */
+static void scan_part(const struct half *h, const struct part *pt, uint32_t m, size_t j0,
+		      size_t j1)
 {
+	const struct act_ctx *c = h->c;
 	const int64_t lo = c->pr.bounds[0], hi = c->pr.bounds[c->pr.n];
 	const uint8_t prior = c->q->need_prior ? (uint8_t)m : 0;
 	const uint8_t later = c->q->need_later ? (uint8_t)(m << STORE_ACT_LATER_SHIFT) : 0;
 
-	for (size_t j = 0; j < pt->n; j++) {
+	for (size_t j = j0; j < j1; j++) {
 		int64_t ts = pt->ts[j];
-		size_t who = (size_t)c->of[pt->person[j]];
+		size_t who = c->of ? (size_t)c->of[pt->person[j]] : (size_t)pt->person[j];
 		if (ts < lo) {
-			c->flags[who] |= prior;
+			h->flags[who] |= prior;
 		} else if (ts >= hi) {
-			c->flags[who] |= later;
+			h->flags[who] |= later;
 		} else {
 			int32_t b = period_of(&c->pr, ts);
 			uint64_t bit = UINT64_C(1) << (b & 63);
-			uint64_t *row = c->bits + who * c->stride + (size_t)(b >> 6);
+			uint64_t *row = h->bits + who * c->stride + (size_t)(b >> 6);
 			for (uint32_t k = 0, mm = m; mm; k++, mm >>= 1)
 				if (mm & 1u)
 					row[(size_t)k * (size_t)c->n_words] |= bit;
@@ -107,11 +119,63 @@ static void scan_part(const struct act_ctx *c, const struct part *pt, uint32_t m
 	}
 }
 
-static void scan(const struct act_ctx *c)
+static void *scan_half(void *arg)
 {
+	struct half *h = arg;
+	const struct proj *p = h->c->p;
+	size_t at = 0;
+
+	for (int32_t e = 0; e < p->n_events && at < h->to; e++) {
+		const struct part *pt = &p->parts[e];
+		size_t j0, j1;
+		if (!h->c->mask[e])
+			continue;
+		j0 = h->from > at ? h->from - at : 0;
+		j1 = h->to - at < pt->n ? h->to - at : pt->n;
+		if (j0 < j1)
+			scan_part(h, pt, h->c->mask[e], j0, j1);
+		at += pt->n;
+	}
+	return NULL;
+}
+
+/* Both cores when there is enough to do: the second half goes to a thread
+ * with its own arrays, ORed into ours at the end. (The threshold is low
+ * enough that the integration data sets take this path too.) */
+#define SPLIT_MIN 100000
+
+static void scan(struct act_ctx *c)
+{
+	struct half a = { .c = c, .bits = c->bits, .flags = c->flags }, b = { .c = c };
+	size_t total = 0;
+	pthread_t th;
+
 	for (int32_t e = 0; e < c->p->n_events; e++)
 		if (c->mask[e])
-			scan_part(c, &c->p->parts[e], c->mask[e]);
+			total += c->p->parts[e].n;
+	a.to = total;
+	if (total >= SPLIT_MIN) {
+		b.bits = calloc(c->n_eff * c->stride + 1, sizeof(*b.bits));
+		b.flags = calloc(c->n_eff + 1, 1);
+		if (b.bits && b.flags) {
+			b.from = a.to = total / 2;
+			b.to = total;
+		}
+	}
+	if (b.to > b.from && pthread_create(&th, NULL, scan_half, &b) != 0) {
+		a.to = total; /* no thread: do it all here */
+		b.to = b.from = 0;
+	}
+	scan_half(&a);
+	if (b.to > b.from) {
+		pthread_join(th, NULL);
+		for (size_t i = 0; i < c->n_eff * c->stride; i++)
+			c->bits[i] |= b.bits[i];
+		for (size_t i = 0; i < c->n_eff; i++)
+			c->flags[i] |= b.flags[i];
+	}
+	free(b.bits);
+	free(b.flags);
 }
 
 /* Keep the stitched persons with a bit set, in stitched-id order. */
@@ -181,7 +245,8 @@ bool store_act(struct store *s, const struct store_act_query *q, struct store_ac
 		goto out;
 	store_name_masks(c.p, q->sel, q->n_sel, mask);
 	c.mask = mask;
-	c.of = e.of;
+	c.of = q->n_ov ? e.of : NULL;
+	c.n_eff = e.n;
 	scan(&c);
 	ok = compact(&c, &e, out);
 out:
