@@ -193,18 +193,51 @@ static void add_orders_run(struct met *m, int32_t s, int32_t ai, size_t b, size_
 	sl->active_payers += paid >= 1 && active_in(&m->act, ai, sl->first_day, sl->last_day);
 }
 
+/* Index in the activity rows of each distinct person of the revenue rows
+ * (-1: not active). The map is built over the ~10^5 payers and probed by
+ * the ~10^6 active persons: a small table stays in cache. */
+static int32_t *payer_act_index(const struct met *m, size_t *n_payers)
+{
+	size_t n = 0;
+	int64_t *ids = malloc((m->rev.n + 1) * sizeof(*ids));
+	int32_t *ai = NULL;
+	struct db_act_map map = { 0 };
+
+	if (!ids)
+		return NULL;
+	for (size_t i = 0; i < m->rev.n; i++)
+		if (i == 0 || m->rev.rows[i].person_id != m->rev.rows[i - 1].person_id)
+			ids[n++] = m->rev.rows[i].person_id;
+	ai = malloc((n + 1) * sizeof(*ai));
+	if (ai && db_act_map_build(&map, &(struct db_act){ .n_persons = n, .person_id = ids })) {
+		for (size_t k = 0; k < n; k++)
+			ai[k] = -1;
+		for (size_t i = 0; i < m->act.n_persons; i++) {
+			int32_t k = db_act_map_get(&map, m->act.person_id[i]);
+			if (k >= 0)
+				ai[k] = (int32_t)i;
+		}
+		db_act_map_free(&map);
+	} else {
+		free(ai);
+		ai = NULL;
+	}
+	free(ids);
+	*n_payers = n;
+	return ai;
+}
+
 /* Revenue rows are sorted by (person, day), so a person's rows of one slot
  * are consecutive. */
 static bool add_orders(struct met *m)
 {
-	struct db_act_map map = { 0 };
-	size_t i = 0;
+	size_t i = 0, n_payers, g = 0;
+	int32_t *ai = payer_act_index(m, &n_payers);
 
-	if (!db_act_map_build(&map, &m->act))
+	if (!ai)
 		return false;
 	while (i < m->rev.n) {
 		int64_t p = m->rev.rows[i].person_id;
-		int32_t ai = db_act_map_get(&map, p);
 		size_t start = i;
 		while (i < m->rev.n && m->rev.rows[i].person_id == p) {
 			int32_t s = m->day_slot[m->lead + m->rev.rows[i].bucket];
@@ -212,11 +245,12 @@ static bool add_orders(struct met *m)
 			while (i < m->rev.n && m->rev.rows[i].person_id == p &&
 			       m->day_slot[m->lead + m->rev.rows[i].bucket] == s)
 				i++;
-			add_orders_run(m, s, ai, b, i);
+			add_orders_run(m, s, ai[g], b, i);
 		}
-		add_orders_run(m, m->n_slots, ai, start, i);
+		add_orders_run(m, m->n_slots, ai[g], start, i);
+		g++;
 	}
-	db_act_map_free(&map);
+	free(ai);
 	return true;
 }
 
@@ -315,13 +349,31 @@ static bool fetch_inputs(struct http_req *req, struct met *m, struct db *db, str
 	return ok && j.ok;
 }
 
-static bool compute(struct http_req *req, struct met *m, struct db *db, struct app_err *err)
+/* DAU/WAU/MAU on another thread while this one does orders and cohorts. */
+struct dau_job {
+	const struct met *m;
+	const struct db_act_pairs *pairs;
+	struct activity_result res;
+	bool ok;
+};
+
+static void *dau_main(void *arg)
 {
 	static const int32_t windows[3] = { 1, 7, 30 };
+	struct dau_job *j = arg;
+
+	j->ok = activity_compute(&j->m->cal, j->pairs->n_persons, j->pairs->person_off,
+				 j->pairs->ts, windows, 3, &j->res);
+	return NULL;
+}
+
+static bool compute(struct http_req *req, struct met *m, struct db *db, struct app_err *err)
+{
 	struct db_settings st;
 	struct db_act_pairs pairs = { 0 };
-	struct activity_result ares = { 0 };
-	bool ok = false;
+	struct dau_job dj = { .m = m, .pairs = &pairs };
+	pthread_t th;
+	bool ok = false, threaded = false, rest;
 
 	if (!db_settings_get(db, req->project_id, &st, err))
 		return false;
@@ -332,18 +384,26 @@ static bool compute(struct http_req *req, struct met *m, struct db *db, struct a
 		return false;
 	if (!fetch_inputs(req, m, db, err))
 		return false;
-	if (!db_act_pairs_build(&m->act, m->bounds, 1u, &pairs) ||
-	    !activity_compute(&m->cal, pairs.n_persons, pairs.person_off, pairs.ts, windows, 3,
-			      &ares) ||
-	    !add_orders(m) || !day_n(m, &pairs)) {
+	if (!db_act_pairs_build(&m->act, m->bounds, 1u, &pairs)) {
 		err_set(err, 500, "internal", NULL, "out of memory");
 		goto out;
 	}
-	add_state(m, &ares);
-	add_persons(m);
+	threaded = pthread_create(&th, NULL, dau_main, &dj) == 0;
+	rest = add_orders(m) && day_n(m, &pairs);
+	if (rest)
+		add_persons(m);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		dau_main(&dj);
+	if (!rest || !dj.ok) {
+		err_set(err, 500, "internal", NULL, "out of memory");
+		goto out;
+	}
+	add_state(m, &dj.res);
 	ok = true;
 out:
-	activity_result_free(&ares);
+	activity_result_free(&dj.res);
 	db_act_pairs_free(&pairs);
 	return ok;
 }
