@@ -323,33 +323,7 @@ static void *rev_main(void *arg)
 	return NULL;
 }
 
-/* Activity (this thread) and revenue (another, when one can be started). */
-static bool fetch_inputs(struct http_req *req, struct met *m, struct db *db, struct app_err *err)
-{
-	const char *sel[1] = { m->r->event };
-	struct db_act_spec spec = { .project_id = req->project_id, .bounds = m->bounds,
-				    .n_buckets = m->n_days, .sel = sel, .n_sel = 1,
-				    .need_prior = true, .store = req->app->store };
-	struct rev_job j = { .pool = req->app->read_pool, .project_id = req->project_id,
-			     .bounds = m->bounds + m->lead, .n = m->n_days - m->lead,
-			     .currency = m->currency, .out = &m->rev };
-	pthread_t th;
-	bool threaded = pthread_create(&th, NULL, rev_main, &j) == 0, ok;
-
-	ok = db_act_fetch(db, &spec, &m->act, err);
-	if (threaded)
-		pthread_join(th, NULL);
-	if (ok && !j.acquired) {
-		memset(&j.err, 0, sizeof(j.err));
-		j.ok = db_rev_fetch(db, j.project_id, j.bounds, j.n, j.currency, j.out, &j.err);
-	}
-	if (ok && !j.ok)
-		*err = j.err;
-	m->source = m->act.source;
-	return ok && j.ok;
-}
-
-/* DAU/WAU/MAU on another thread while this one does orders and cohorts. */
+/* DAU/WAU/MAU on another thread while this one does the cohorts and orders. */
 struct dau_job {
 	const struct met *m;
 	const struct db_act_pairs *pairs;
@@ -367,13 +341,23 @@ static void *dau_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Who does what: the orders come from PostgreSQL on a second connection
+ * (rev_main; ~10^5 rows cost PostgreSQL more than the store's pass over
+ * 10^7 events) while this thread builds the activity bitmaps, the (person,
+ * day) pairs, the d1-d30 cohorts and the active/new counts, and a third
+ * computes DAU/WAU/MAU; the orders are folded in once they have arrived.
+ * Without a spare connection or thread, the same steps run here in turn.
+ */
 static bool compute(struct http_req *req, struct met *m, struct db *db, struct app_err *err)
 {
+	const char *sel[1] = { m->r->event };
 	struct db_settings st;
 	struct db_act_pairs pairs = { 0 };
 	struct dau_job dj = { .m = m, .pairs = &pairs };
-	pthread_t th;
-	bool ok = false, threaded = false, rest;
+	struct rev_job rj;
+	pthread_t rth, dth;
+	bool ok, rev_threaded, dau_threaded = false;
 
 	if (!db_settings_get(db, req->project_id, &st, err))
 		return false;
@@ -382,27 +366,46 @@ static bool compute(struct http_req *req, struct met *m, struct db *db, struct a
 	m->exponent = money_exponent(m->currency);
 	if (!setup(m, db, err))
 		return false;
-	if (!fetch_inputs(req, m, db, err))
-		return false;
-	if (!db_act_pairs_build(&m->act, m->bounds, 1u, &pairs)) {
-		err_set(err, 500, "internal", NULL, "out of memory");
-		goto out;
+	rj = (struct rev_job){ .pool = req->app->read_pool, .project_id = req->project_id,
+			       .bounds = m->bounds + m->lead, .n = m->n_days - m->lead,
+			       .currency = m->currency, .out = &m->rev };
+	rev_threaded = pthread_create(&rth, NULL, rev_main, &rj) == 0;
+	{
+		struct db_act_spec spec = { .project_id = req->project_id, .bounds = m->bounds,
+					    .n_buckets = m->n_days, .sel = sel, .n_sel = 1,
+					    .need_prior = true, .store = req->app->store };
+		ok = db_act_fetch(db, &spec, &m->act, err);
 	}
-	threaded = pthread_create(&th, NULL, dau_main, &dj) == 0;
-	rest = add_orders(m) && day_n(m, &pairs);
-	if (rest)
-		add_persons(m);
-	if (threaded)
-		pthread_join(th, NULL);
-	else
+	m->source = m->act.source;
+	if (ok && !db_act_pairs_build(&m->act, m->bounds, 1u, &pairs))
+		ok = err_set(err, 500, "internal", NULL, "out of memory");
+	if (ok) {
+		dau_threaded = pthread_create(&dth, NULL, dau_main, &dj) == 0;
+		if (day_n(m, &pairs))
+			add_persons(m);
+		else
+			ok = err_set(err, 500, "internal", NULL, "out of memory");
+	}
+	if (rev_threaded)
+		pthread_join(rth, NULL);
+	if (ok && !rj.acquired) {
+		memset(&rj.err, 0, sizeof(rj.err));
+		rj.ok = db_rev_fetch(db, rj.project_id, rj.bounds, rj.n, rj.currency, rj.out, &rj.err);
+	}
+	if (ok && !rj.ok) {
+		*err = rj.err;
+		ok = false;
+	}
+	if (ok && !add_orders(m))
+		ok = err_set(err, 500, "internal", NULL, "out of memory");
+	if (dau_threaded)
+		pthread_join(dth, NULL);
+	else if (ok)
 		dau_main(&dj);
-	if (!rest || !dj.ok) {
-		err_set(err, 500, "internal", NULL, "out of memory");
-		goto out;
-	}
-	add_state(m, &dj.res);
-	ok = true;
-out:
+	if (ok && !dj.ok)
+		ok = err_set(err, 500, "internal", NULL, "out of memory");
+	if (ok)
+		add_state(m, &dj.res);
 	activity_result_free(&dj.res);
 	db_act_pairs_free(&pairs);
 	return ok;

@@ -26,4 +26,36 @@ bool db_check(struct db *db, PGresult *res, ExecStatusType want, const char *wha
 PGresult *db_params(struct db *db, const char *sql, int n, const char *const *vals,
 		    ExecStatusType want, const char *what, struct app_err *err);
 
+/* Binary result columns (PQexecParams resultFormat 1, or a BINARY CURSOR):
+ * big-endian integers; a timestamptz is µs since 2000-01-01. */
+#define DB_PG_EPOCH_US INT64_C(946684800000000) /* 2000-01-01 in Unix µs */
+
+static inline int64_t db_bin_i64(const PGresult *r, int row, int col)
+{
+	const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (int64_t)v;
+}
+
+static inline int32_t db_bin_i32(const PGresult *r, int row, int col)
+{
+	const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+	return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+}
+
+/* A binary timestamptz as Unix µs. */
+static inline int64_t db_bin_ts(const PGresult *r, int row, int col)
+{
+	return db_bin_i64(r, row, col) + DB_PG_EPOCH_US;
+}
+
+static inline bool db_bin_bool(const PGresult *r, int row, int col)
+{
+	return PQgetvalue(r, row, col)[0] != 0;
+}
+
+
 #endif

@@ -28,7 +28,6 @@
 #include "server/db_internal.h"
 
 #define FETCH_SQL "FETCH 50000 FROM sc_cur"
-#define PG_EPOCH_US INT64_C(946684800000000) /* 2000-01-01 in Unix µs */
 #define EMPTY INT64_MIN
 
 static double now_ms(void)
@@ -39,28 +38,6 @@ static double now_ms(void)
 }
 
 /* ---- binary and text columns ---------------------------------------------- */
-
-static int64_t be64(const PGresult *r, int row, int col)
-{
-	const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return (int64_t)v;
-}
-
-static int32_t be32(const PGresult *r, int row, int col)
-{
-	const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
-	return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
-}
-
-/* A binary timestamptz (µs since 2000-01-01) as Unix µs. */
-static int64_t ts_us(const PGresult *r, int row, int col)
-{
-	return be64(r, row, col) + PG_EPOCH_US;
-}
 
 static int64_t txt_i64(const PGresult *r, int row, int col)
 {
@@ -333,8 +310,8 @@ static bool take_over(const PGresult *r, int i, void *arg)
 static bool take_ev(const PGresult *r, int i, void *arg)
 {
 	struct load *l = arg;
-	int64_t ts = ts_us(r, i, 1), pid = stitched(l->f, be64(r, i, 0));
-	uint8_t f = (uint8_t)be32(r, i, 2);
+	int64_t ts = db_bin_ts(r, i, 1), pid = stitched(l->f, db_bin_i64(r, i, 0));
+	uint8_t f = (uint8_t)db_bin_i32(r, i, 2);
 	bool added;
 	int32_t s = pmap_slot(&l->map, pid, &added);
 	struct ev_acc *a;
@@ -362,7 +339,7 @@ static bool take_ev(const PGresult *r, int i, void *arg)
 static bool take_ord(const PGresult *r, int i, void *arg)
 {
 	struct load *l = arg;
-	int64_t ts = ts_us(r, i, 1), net, pid = stitched(l->f, be64(r, i, 0));
+	int64_t ts = db_bin_ts(r, i, 1), net, pid = stitched(l->f, db_bin_i64(r, i, 0));
 	bool added, paid = PQgetvalue(r, i, 2)[0] != 0, fx = PQgetisnull(r, i, 3);
 	int32_t s = pmap_slot(&l->map, pid, &added);
 	struct ord_acc *a;
@@ -375,7 +352,7 @@ static bool take_ord(const PGresult *r, int i, void *arg)
 		l->ord[l->n++] = (struct ord_acc){ .pid = pid, .t0 = ts, .t1 = ts };
 	}
 	a = &l->ord[s];
-	net = fx ? 0 : be64(r, i, 3);
+	net = fx ? 0 : db_bin_i64(r, i, 3);
 	a->t0 = ts < a->t0 ? ts : a->t0;
 	a->t1 = ts > a->t1 ? ts : a->t1;
 	a->fx += fx;

@@ -92,6 +92,10 @@ struct half {
 	uint8_t *flags;
 };
 
+/* Rows are written at random (persons arrive in any order): fetch the row
+ * of the event PREFETCH_AHEAD places on while this one is handled. */
+#define PREFETCH_AHEAD 16
+
 /* OR the bits of events [j0, j1) of one event name (selector bits m). */
 static void scan_part(const struct half *h, const struct part *pt, uint32_t m, size_t j0,
 		      size_t j1)
@@ -100,10 +104,16 @@ static void scan_part(const struct half *h, const struct part *pt, uint32_t m, s
 	const int64_t lo = c->pr.bounds[0], hi = c->pr.bounds[c->pr.n];
 	const uint8_t prior = c->q->need_prior ? (uint8_t)m : 0;
 	const uint8_t later = c->q->need_later ? (uint8_t)(m << STORE_ACT_LATER_SHIFT) : 0;
+	const size_t stride = c->stride, nw = (size_t)c->n_words;
 
 	for (size_t j = j0; j < j1; j++) {
 		int64_t ts = pt->ts[j];
 		size_t who = c->of ? (size_t)c->of[pt->person[j]] : (size_t)pt->person[j];
+		if (j + PREFETCH_AHEAD < j1) {
+			size_t ahead = c->of ? (size_t)c->of[pt->person[j + PREFETCH_AHEAD]]
+					     : (size_t)pt->person[j + PREFETCH_AHEAD];
+			__builtin_prefetch(h->bits + ahead * stride, 1);
+		}
 		if (ts < lo) {
 			h->flags[who] |= prior;
 		} else if (ts >= hi) {
@@ -111,10 +121,14 @@ static void scan_part(const struct half *h, const struct part *pt, uint32_t m, s
 		} else {
 			int32_t b = period_of(&c->pr, ts);
 			uint64_t bit = UINT64_C(1) << (b & 63);
-			uint64_t *row = h->bits + who * c->stride + (size_t)(b >> 6);
+			uint64_t *row = h->bits + who * stride + (size_t)(b >> 6);
+			if (m == 1u) {
+				*row |= bit;
+				continue;
+			}
 			for (uint32_t k = 0, mm = m; mm; k++, mm >>= 1)
 				if (mm & 1u)
-					row[(size_t)k * (size_t)c->n_words] |= bit;
+					row[k * nw] |= bit;
 		}
 	}
 }
