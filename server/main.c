@@ -167,6 +167,19 @@ static void print_dev_keys(struct db *db)
 	fflush(stdout);
 }
 
+/* Query connections: COHORTD_POOL_SIZE, or twice the CPUs (at least 4).
+ * More backends than that only queue on the cores: on 2 cores, 8
+ * connections gave person lookups a p99 of 0.1-0.2 s under 32 clients
+ * where 4 gave 12 ms at the same throughput (bench/RESULTS.md, "Scoring"). */
+static int pool_size(const struct config *cfg)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cfg->pool_size > 0)
+		return cfg->pool_size;
+	return cpus > 2 ? (int)(2 * cpus) : 4;
+}
+
 static int cmd_serve(const struct config *cfg)
 {
 	struct app app = { .cfg = cfg };
@@ -194,9 +207,9 @@ static int cmd_serve(const struct config *cfg)
 		print_dev_keys(admin);
 	db_close(admin);
 
-	app.pool = db_pool_new(cfg->database_url, cfg->pool_size, cfg->statement_timeout_ms);
+	app.pool = db_pool_new(cfg->database_url, pool_size(cfg), cfg->statement_timeout_ms);
 	app.read_pool = *cfg->read_database_url
-		? db_pool_new(cfg->read_database_url, cfg->pool_size, cfg->statement_timeout_ms)
+		? db_pool_new(cfg->read_database_url, pool_size(cfg), cfg->statement_timeout_ms)
 		: app.pool;
 	if (cfg->store) {
 		app.store = store_new(cfg->store_max_events, cfg->store_margin);
