@@ -163,14 +163,24 @@ static void add_persons(struct met *m)
 	}
 }
 
-/* Any active day of person i (or -1: none) in calendar days [lo, hi]. */
+/* Any active day of person i (or -1: none) in calendar days [lo, hi]:
+ * a word at a time, masked at both ends. */
 static bool active_in(const struct db_act *a, int32_t i, int32_t lo, int32_t hi)
 {
-	if (i < 0)
+	const uint64_t *row;
+
+	if (i < 0 || hi < lo)
 		return false;
-	for (int32_t d = lo; d <= hi; d++)
-		if (db_act_row(a, (size_t)i, 0)[d >> 6] >> (d & 63) & 1u)
+	row = db_act_row(a, (size_t)i, 0);
+	for (int32_t w = lo >> 6; w <= hi >> 6; w++) {
+		uint64_t m = row[w];
+		if (w == lo >> 6)
+			m &= ~UINT64_C(0) << (lo & 63);
+		if (w == hi >> 6)
+			m &= ~UINT64_C(0) >> (63 - (hi & 63));
+		if (m)
 			return true;
+	}
 	return false;
 }
 
