@@ -26,6 +26,7 @@
 
 #include "model/calendar.h"
 #include "server/db_internal.h"
+#include "server/log.h"
 
 #define FETCH_SQL "FETCH 50000 FROM sc_cur"
 #define EMPTY INT64_MIN
@@ -195,18 +196,26 @@ static const char ev_sql[] =
  * zero, NULL without a rate. The rate is looked up only for orders in
  * another currency (a CASE branch), not for every order as the view does.
  */
-static const char ord_sql[] =
-	"DECLARE sc_cur NO SCROLL CURSOR FOR"
-	" SELECT o.person_id, o.ts, o.net_minor > 0,"
-	"  CASE WHEN o.currency = $3 THEN o.net_minor ELSE"
-	"   (SELECT round(o.net_minor * f.rate * power(10::numeric, rc.exponent - oc.exponent))::bigint"
-	"      FROM fx_rates f, currencies oc, currencies rc"
-	"     WHERE f.project_id = o.project_id AND f.currency = o.currency AND f.quote = $3"
-	"       AND f.day <= (o.ts AT TIME ZONE 'UTC')::date AND oc.code = o.currency AND rc.code = $3"
-	"     ORDER BY f.day DESC LIMIT 1) END"
-	"   FROM orders o"
-	"  WHERE o.project_id = $1::bigint"
-	"    AND o.ts < 'epoch'::timestamptz + $2::int8 * interval '1 microsecond'";
+#define ORD_SQL \
+	"DECLARE sc_cur NO SCROLL CURSOR FOR" \
+	" SELECT o.person_id, o.ts, o.net_minor > 0," \
+	"  CASE WHEN o.currency = $3 THEN o.net_minor ELSE" \
+	"   (SELECT round(o.net_minor * f.rate * power(10::numeric, rc.exponent - oc.exponent))::bigint" \
+	"      FROM fx_rates f, currencies oc, currencies rc" \
+	"     WHERE f.project_id = o.project_id AND f.currency = o.currency AND f.quote = $3" \
+	"       AND f.day <= (o.ts AT TIME ZONE 'UTC')::date AND oc.code = o.currency AND rc.code = $3" \
+	"     ORDER BY f.day DESC LIMIT 1) END" \
+	"   FROM orders o" \
+	"  WHERE o.project_id = $1::bigint" \
+	"    AND o.ts < 'epoch'::timestamptz + $2::int8 * interval '1 microsecond'"
+
+static const char ord_sql[] = ORD_SQL;
+
+/* The two halves of a split orders pass: blocks before $4 (a TID range scan
+ * on the second connection), and from $4 on, open-ended so that whatever the
+ * table holds past the size read (main_passes) is still read. */
+static const char ord_lo_sql[] = ORD_SQL " AND o.ctid < $4::tid";
+static const char ord_hi_sql[] = ORD_SQL " AND o.ctid >= $4::tid";
 
 /* The referee's event names its referrer by distinct id in a top-level property. */
 static const char ref_sql[] =
@@ -548,8 +557,8 @@ static void sort_rows(void *rows, size_t n, size_t size)
 
 /* The parameter vectors of the passes (text; $n differ per statement). */
 struct pass_args {
-	char pid[24], end[24];
-	const char *ev[6], *ord[3], *ref[4];
+	char pid[24], end[24], split[48];
+	const char *ev[6], *ord[4], *ref[4];
 };
 
 static void pass_args_init(struct pass_args *a, const struct sc_query *q, const struct frame *f)
@@ -563,6 +572,7 @@ static void pass_args_init(struct pass_args *a, const struct sc_query *q, const 
 	a->ev[4] = q->interest;
 	a->ev[5] = q->loyalty;
 	a->ord[2] = q->currency;
+	a->ord[3] = a->split;
 	a->ref[2] = q->referral_event;
 	a->ref[3] = q->referrer_property;
 }
@@ -581,12 +591,19 @@ static bool events_pass(struct db *db, const struct frame *f, const struct pass_
 	return ok;
 }
 
+/* One orders statement (all of them, or one half) into l's accumulators. */
+static bool orders_scan(struct db *db, const char *sql, int n, const struct pass_args *a,
+			struct load *l, struct app_err *err)
+{
+	return fetch_all(db, sql, n, a->ord, 1, take_ord, l, "score orders", err);
+}
+
 static bool orders_pass(struct db *db, const struct frame *f, const struct pass_args *a,
 			struct sc_inputs *in, struct app_err *err)
 {
 	struct load l = { .f = f, .in = in };
 	double t = now_ms();
-	bool ok = fetch_all(db, ord_sql, 3, a->ord, 1, take_ord, &l, "score orders", err);
+	bool ok = orders_scan(db, ord_sql, 3, a, &l, err);
 
 	if (ok && !finish_orders(&l))
 		ok = err_set(err, 500, "internal", NULL, "out of memory");
@@ -595,21 +612,87 @@ static bool orders_pass(struct db *db, const struct frame *f, const struct pass_
 	return ok;
 }
 
-/* The orders pass on the second connection, beside the events pass. */
+/* Fold the persons of one half of the orders into the other's accumulators:
+ * the same rules as take_ord, per person instead of per row. */
+static bool merge_orders(struct load *to, const struct load *from)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		const struct ord_acc *a = &from->ord[i];
+		bool added;
+		int32_t s = pmap_slot(&to->map, a->pid, &added);
+		struct ord_acc *b;
+
+		if (s < 0)
+			return false;
+		if (added) {
+			if (!grow((void **)&to->ord, &to->cap, to->n, sizeof(*to->ord)))
+				return false;
+			to->ord[to->n++] = *a;
+			continue;
+		}
+		b = &to->ord[s];
+		b->t0 = a->t0 < b->t0 ? a->t0 : b->t0;
+		b->t1 = a->t1 > b->t1 ? a->t1 : b->t1;
+		if (a->orders && (b->orders == 0 || a->tpaid > b->tpaid))
+			b->tpaid = a->tpaid;
+		b->orders += a->orders;
+		b->paid += a->paid;
+		b->paid1 += a->paid1;
+		b->fx += a->fx;
+		b->rev += a->rev;
+		b->ltv += a->ltv;
+	}
+	return true;
+}
+
+/*
+ * Where the orders split: db2 scans the blocks before it while db scans the
+ * events, then db scans the rest. Both passes cost about the same per row,
+ * so db2 takes the share of the orders that makes both connections read
+ * (events + orders) / 2 rows: (events + orders) / (2 orders), from the
+ * planner's row counts, at least half. The block count is read inside the
+ * snapshot's transaction; the upper half is open-ended anyway.
+ */
+static bool split_point(struct db *db, struct pass_args *a, struct app_err *err)
+{
+	static const char sql[] =
+		"SELECT pg_relation_size('orders') / current_setting('block_size')::int8,"
+		" (SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = 'events'::regclass),"
+		" (SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = 'orders'::regclass)";
+	PGresult *res = db_params(db, sql, 0, NULL, PGRES_TUPLES_OK, "orders split", err);
+	int64_t blocks;
+	double ne, no, share = 0.62;
+
+	if (!res)
+		return false;
+	blocks = txt_i64(res, 0, 0);
+	ne = strtod(PQgetvalue(res, 0, 1), NULL);
+	no = strtod(PQgetvalue(res, 0, 2), NULL);
+	PQclear(res);
+	if (no > 0)
+		share = (ne + no) / (2 * no);
+	share = share < 0.5 ? 0.5 : share > 1 ? 1 : share;
+	snprintf(a->split, sizeof(a->split), "(%lld,0)", (long long)(blocks * share));
+	return true;
+}
+
+/* The lower half of the orders on the second connection, beside the events. */
 struct side {
 	struct db *db;
-	const struct frame *f;
 	const struct pass_args *a;
-	struct sc_inputs *in;
+	struct load l;
 	struct app_err err;
+	double ms;
 	bool ok;
 };
 
 static void *orders_thread(void *arg)
 {
 	struct side *sd = arg;
+	double t = now_ms();
 
-	sd->ok = orders_pass(sd->db, sd->f, sd->a, sd->in, &sd->err);
+	sd->ok = orders_scan(sd->db, ord_lo_sql, 4, sd->a, &sd->l, &sd->err);
+	sd->ms = now_ms() - t;
 	return NULL;
 }
 
@@ -636,33 +719,51 @@ static bool share_snapshot(struct db *db, struct db *db2, struct app_err *err)
 	       db_exec(db2, "SET LOCAL cursor_tuple_fraction = 1", err);
 }
 
-/* Events and orders, side by side when there is a second connection. */
+/*
+ * Events and orders. With a second connection the orders are split by block
+ * range on the same snapshot: db2 scans the lower blocks while db scans the
+ * events and then the upper blocks; each half accumulates per person on its
+ * own and the halves are merged (sums, minima, maxima: the same numbers as
+ * one pass).
+ */
 static bool main_passes(struct db *db, struct db *db2, const struct frame *f,
-			const struct pass_args *a, struct sc_inputs *in, struct app_err *err)
+			struct pass_args *a, struct sc_inputs *in, struct app_err *err)
 {
-	struct side sd = { db2, f, a, in, { 0 }, false };
+	struct side sd = { .db = db2, .a = a, .l = { .f = f, .in = in } };
+	struct load hi = { .f = f, .in = in };
 	pthread_t th;
+	double t;
 	bool ok;
 
 	if (!orders_exist(db, &in->has_orders, err))
 		return false;
 	if (!in->has_orders)
 		return events_pass(db, f, a, in, err);
-	if (db2 && !share_snapshot(db, db2, err)) {
+	if (db2 && !(split_point(db, a, err) && share_snapshot(db, db2, err))) {
 		db_rollback(db2);
 		return false;
 	}
+	t = now_ms();
 	if (!db2 || pthread_create(&th, NULL, orders_thread, &sd) != 0) {
 		if (db2)
 			db_rollback(db2);
 		return events_pass(db, f, a, in, err) && orders_pass(db, f, a, in, err);
 	}
-	ok = events_pass(db, f, a, in, err);
+	ok = events_pass(db, f, a, in, err) && orders_scan(db, ord_hi_sql, 4, a, &hi, err);
 	pthread_join(th, NULL);
 	if (ok && !sd.ok)
 		*err = sd.err;
 	ok = ok && sd.ok && db_exec(db2, "COMMIT", err);
 	db_rollback(db2);
+	log_debug("scoring: orders split at block %s: %zu + %zu persons, %.0f ms on the second "
+		  "connection, %.0f ms for events then the rest", a->split, sd.l.n, hi.n, sd.ms,
+		  now_ms() - t);
+	if (ok && !(merge_orders(hi.n >= sd.l.n ? &hi : &sd.l, hi.n >= sd.l.n ? &sd.l : &hi) &&
+		    finish_orders(hi.n >= sd.l.n ? &hi : &sd.l)))
+		ok = err_set(err, 500, "internal", NULL, "out of memory");
+	reset(&hi);
+	reset(&sd.l);
+	in->ms[1] = now_ms() - t;
 	return ok;
 }
 
