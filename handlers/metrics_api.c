@@ -333,9 +333,11 @@ static void *rev_main(void *arg)
 	return NULL;
 }
 
-/* DAU/WAU/MAU on another thread while this one does the cohorts and orders. */
+/* DAU/WAU/MAU and the active/new counts on another thread while this one
+ * does the cohorts and orders (add_persons writes only the slots' active
+ * and new_p, which nothing else touches before the answer is built). */
 struct dau_job {
-	const struct met *m;
+	struct met *m;
 	const struct db_act_pairs *pairs;
 	struct activity_result res;
 	bool ok;
@@ -348,6 +350,7 @@ static void *dau_main(void *arg)
 
 	j->ok = activity_compute(&j->m->cal, j->pairs->n_persons, j->pairs->person_off,
 				 j->pairs->ts, windows, 3, &j->res);
+	add_persons(j->m);
 	return NULL;
 }
 
@@ -355,8 +358,8 @@ static void *dau_main(void *arg)
  * Who does what: the orders come from PostgreSQL on a second connection
  * (rev_main; ~10^5 rows cost PostgreSQL more than the store's pass over
  * 10^7 events) while this thread builds the activity bitmaps, the (person,
- * day) pairs, the d1-d30 cohorts and the active/new counts, and a third
- * computes DAU/WAU/MAU; the orders are folded in once they have arrived.
+ * day) pairs and the d1-d30 cohorts, and a third computes DAU/WAU/MAU and
+ * the active/new counts; the orders are folded in once they have arrived.
  * Without a spare connection or thread, the same steps run here in turn.
  */
 static bool compute(struct http_req *req, struct met *m, struct db *db, struct app_err *err)
@@ -391,9 +394,7 @@ static bool compute(struct http_req *req, struct met *m, struct db *db, struct a
 		ok = err_set(err, 500, "internal", NULL, "out of memory");
 	if (ok) {
 		dau_threaded = pthread_create(&dth, NULL, dau_main, &dj) == 0;
-		if (day_n(m, &pairs))
-			add_persons(m);
-		else
+		if (!day_n(m, &pairs))
 			ok = err_set(err, 500, "internal", NULL, "out of memory");
 	}
 	if (rev_threaded)
