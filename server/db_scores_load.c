@@ -653,24 +653,30 @@ static bool merge_orders(struct load *to, const struct load *from)
  * planner's row counts, at least half. The block count is read inside the
  * snapshot's transaction; the upper half is open-ended anyway.
  */
-static bool split_point(struct db *db, struct pass_args *a, struct app_err *err)
+static bool split_point(struct db *db, struct pass_args *a, bool carry, struct app_err *err)
 {
 	static const char sql[] =
 		"SELECT pg_relation_size('orders') / current_setting('block_size')::int8,"
 		" (SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = 'events'::regclass),"
-		" (SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = 'orders'::regclass)";
+		" (SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = 'orders'::regclass),"
+		" (SELECT greatest(reltuples, 0)::float8 FROM pg_class"
+		"   WHERE oid = 'person_scores'::regclass)";
 	PGresult *res = db_params(db, sql, 0, NULL, PGRES_TUPLES_OK, "orders split", err);
 	int64_t blocks;
-	double ne, no, share = 0.62;
+	double ne, no, ns, share = 0.6;
 
 	if (!res)
 		return false;
 	blocks = txt_i64(res, 0, 0);
 	ne = strtod(PQgetvalue(res, 0, 1), NULL);
 	no = strtod(PQgetvalue(res, 0, 2), NULL);
+	ns = carry ? strtod(PQgetvalue(res, 0, 3), NULL) : 0;
 	PQclear(res);
+	/* Measured costs relative to an order row: an event row 0.8, a row of
+	 * the current generation read by the LTV carry (on db2, after its
+	 * half) 0.65; person_scores holds two generations after a purge. */
 	if (no > 0)
-		share = (ne + no) / (2 * no);
+		share = (0.8 * ne + no - 0.65 * ns / 2) / (2 * no);
 	share = share < 0.5 ? 0.5 : share > 1 ? 1 : share;
 	snprintf(a->split, sizeof(a->split), "(%lld,0)", (long long)(blocks * share));
 	return true;
@@ -681,6 +687,7 @@ struct side {
 	struct db *db;
 	const struct pass_args *a;
 	struct load l;
+	struct acc ltv; /* in: the LTV carry runs here after the orders (NULL: not) */
 	struct app_err err;
 	double ms;
 	bool ok;
@@ -693,6 +700,12 @@ static void *orders_thread(void *arg)
 
 	sd->ok = orders_scan(sd->db, ord_lo_sql, 4, sd->a, &sd->l, &sd->err);
 	sd->ms = now_ms() - t;
+	t = now_ms();
+	if (sd->ok && sd->ltv.in)
+		sd->ok = fetch_all(sd->db, ltv_sql, 1, sd->a->ev, 0, take_ltv, &sd->ltv,
+				   "score ltv carry", &sd->err);
+	if (sd->ltv.in)
+		sd->ltv.in->ms[3] = now_ms() - t;
 	return NULL;
 }
 
@@ -727,19 +740,20 @@ static bool share_snapshot(struct db *db, struct db *db2, struct app_err *err)
  * one pass).
  */
 static bool main_passes(struct db *db, struct db *db2, const struct frame *f,
-			struct pass_args *a, struct sc_inputs *in, struct app_err *err)
+			struct pass_args *a, struct sc_inputs *in, bool *carry, struct app_err *err)
 {
-	struct side sd = { .db = db2, .a = a, .l = { .f = f, .in = in } };
+	struct side sd = { .db = db2, .a = a, .l = { .f = f, .in = in },
+			   .ltv = { *carry ? in : NULL, 0 } };
 	struct load hi = { .f = f, .in = in };
 	pthread_t th;
-	double t;
+	double t, t_hi;
 	bool ok;
 
 	if (!orders_exist(db, &in->has_orders, err))
 		return false;
 	if (!in->has_orders)
 		return events_pass(db, f, a, in, err);
-	if (db2 && !(split_point(db, a, err) && share_snapshot(db, db2, err))) {
+	if (db2 && !(split_point(db, a, *carry, err) && share_snapshot(db, db2, err))) {
 		db_rollback(db2);
 		return false;
 	}
@@ -750,14 +764,16 @@ static bool main_passes(struct db *db, struct db *db2, const struct frame *f,
 		return events_pass(db, f, a, in, err) && orders_pass(db, f, a, in, err);
 	}
 	ok = events_pass(db, f, a, in, err) && orders_scan(db, ord_hi_sql, 4, a, &hi, err);
+	t_hi = now_ms() - t;
 	pthread_join(th, NULL);
+	*carry = false; /* done on db2 */
 	if (ok && !sd.ok)
 		*err = sd.err;
 	ok = ok && sd.ok && db_exec(db2, "COMMIT", err);
 	db_rollback(db2);
 	log_debug("scoring: orders split at block %s: %zu + %zu persons, %.0f ms on the second "
 		  "connection, %.0f ms for events then the rest", a->split, sd.l.n, hi.n, sd.ms,
-		  now_ms() - t);
+		  t_hi);
 	if (ok && !(merge_orders(hi.n >= sd.l.n ? &hi : &sd.l, hi.n >= sd.l.n ? &sd.l : &hi) &&
 		    finish_orders(hi.n >= sd.l.n ? &hi : &sd.l)))
 		ok = err_set(err, 500, "internal", NULL, "out of memory");
@@ -776,16 +792,18 @@ static bool load_all(struct db *db, struct db *db2, const struct sc_query *q, st
 
 	pass_args_init(&a, q, f);
 	if (!fetch_all(db, over_sql, 1, a.ev, 0, take_over, f, "score overrides", err) ||
-	    !main_passes(db, db2, f, &a, in, err))
+	    !main_passes(db, db2, f, &a, in, &carry, err))
 		return false;
 	t = now_ms();
 	if (q->referral_event[0] && q->referrer_property[0] &&
 	    !fetch_all(db, ref_sql, 4, a.ref, 0, take_ref, &ac, "score referrals", err))
 		return false;
 	in->ms[2] = now_ms() - t;
+	if (!carry) /* not asked, or done on db2 */
+		return true;
 	t = now_ms();
 	ac.cap = 0;
-	if (carry && !fetch_all(db, ltv_sql, 1, a.ev, 0, take_ltv, &ac, "score ltv carry", err))
+	if (!fetch_all(db, ltv_sql, 1, a.ev, 0, take_ltv, &ac, "score ltv carry", err))
 		return false;
 	in->ms[3] = now_ms() - t;
 	return true;
