@@ -137,7 +137,73 @@ void db_scores_abort(struct db *db)
 	db_rollback(db);
 }
 
-bool db_scores_purge(struct db *db, int64_t project_id, int64_t *deleted, struct app_err *err)
+/*
+ * The rows of the generation a flip leaves behind, deleted beside the COPY:
+ * on the second connection, in a transaction of its own that commits only
+ * after the flip did (db_scores_purge_finish). Until then every reader still
+ * sees those rows, and a failed, killed or crashed run rolls both back: the
+ * same guarantees as deleting after the flip, without a second pass over a
+ * million rows after the COPY. The current run id is read here, before the
+ * COPY starts, so the new previous generation can never be the one deleted.
+ */
+bool db_scores_purge_send(struct db *db, int64_t project_id, int64_t run_id, struct app_err *err)
+{
+	static const char cur_sql[] = "SELECT run_id FROM score_current WHERE project_id = $1::bigint";
+	static const char del_sql[] =
+		"DELETE FROM person_scores WHERE project_id = $1::bigint"
+		" AND run_id <> $2::bigint AND run_id <> $3::bigint";
+	char pid[24], cur[24], rid[24];
+	const char *v[3] = { pid, cur, rid };
+	PGresult *res;
+
+	fmt_i64(pid, sizeof(pid), project_id);
+	fmt_i64(rid, sizeof(rid), run_id);
+	if (!db_exec(db, "BEGIN", err))
+		return false;
+	if (!(res = db_params(db, cur_sql, 1, v, PGRES_TUPLES_OK, "purge scores", err)))
+		goto fail;
+	/* No current generation yet: nothing to delete, the transaction stays empty. */
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return true;
+	}
+	fmt_i64(cur, sizeof(cur), col_i64(res, 0, 0));
+	PQclear(res);
+	if (PQsendQueryParams(db->conn, del_sql, 3, NULL, v, NULL, NULL, 0) == 1)
+		return true;
+	log_error("db: purge scores: %s", PQerrorMessage(db->conn));
+	db->broken = true;
+	err_set(err, 503, "db_unavailable", NULL, "database connection lost");
+fail:
+	db_rollback(db);
+	return false;
+}
+
+bool db_scores_purge_finish(struct db *db, bool commit, int64_t *deleted, struct app_err *err)
+{
+	PGresult *res;
+	bool ok = true;
+
+	*deleted = 0;
+	if (PQtransactionStatus(db->conn) == PQTRANS_ACTIVE) {
+		res = PQgetResult(db->conn);
+		ok = db_check(db, res, PGRES_COMMAND_OK, "purge scores", err);
+		if (ok) {
+			*deleted = strtoll(PQcmdTuples(res), NULL, 10);
+			PQclear(res);
+		}
+		while ((res = PQgetResult(db->conn)) != NULL)
+			PQclear(res);
+	}
+	if (ok && commit)
+		return db_exec(db, "COMMIT", err);
+	db_rollback(db);
+	*deleted = 0;
+	return ok && !commit;
+}
+
+bool db_scores_purge(struct db *db, int64_t project_id, bool rows, int64_t *deleted,
+		     struct app_err *err)
 {
 	static const char rows_sql[] =
 		"DELETE FROM person_scores s USING score_current c"
@@ -157,11 +223,13 @@ bool db_scores_purge(struct db *db, int64_t project_id, int64_t *deleted, struct
 	PGresult *res;
 
 	fmt_i64(pid, sizeof(pid), project_id);
-	res = db_params(db, rows_sql, 1, v, PGRES_COMMAND_OK, "purge scores", err);
-	if (!res)
-		return false;
-	*deleted = strtoll(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
+	if (rows) {
+		res = db_params(db, rows_sql, 1, v, PGRES_COMMAND_OK, "purge scores", err);
+		if (!res)
+			return false;
+		*deleted = strtoll(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	}
 	res = db_params(db, runs_sql, 1, v, PGRES_COMMAND_OK, "purge runs", err);
 	PQclear(res);
 	/* A run replaces a whole generation: without fresh statistics the

@@ -139,10 +139,20 @@ struct sc_done {
 bool db_scores_commit_run(struct db *db, const struct sc_done *d, struct app_err *err) MUST_CHECK;
 /* Abort an open COPY / transaction (after a failure or on shutdown). */
 void db_scores_abort(struct db *db);
-/* Delete generations other than the current and the previous one (and run
- * rows beyond the newest 1000), then ANALYZE person_scores. */
-bool db_scores_purge(struct db *db, int64_t project_id, int64_t *deleted,
+/* Delete generations other than the current and the previous one (rows:
+ * false when db_scores_purge_finish did), run rows beyond the newest 1000,
+ * then ANALYZE person_scores. */
+bool db_scores_purge(struct db *db, int64_t project_id, bool rows, int64_t *deleted,
 		     struct app_err *err) MUST_CHECK;
+/* On a second connection, before the COPY of run_id: open a transaction and
+ * send (without waiting) the deletion of every generation but the current
+ * one and run_id, i.e. what the flip to run_id leaves to purge. */
+bool db_scores_purge_send(struct db *db, int64_t project_id, int64_t run_id,
+			  struct app_err *err) MUST_CHECK;
+/* Wait for it; COMMIT when commit (the flip has committed), else ROLLBACK.
+ * True when committed (deleted = rows), or when rolled back as asked. */
+bool db_scores_purge_finish(struct db *db, bool commit, int64_t *deleted,
+			    struct app_err *err) MUST_CHECK;
 
 /* Cancel handle for a connection, usable from another thread. */
 struct db_cancel;
