@@ -228,6 +228,20 @@ int32_t calendar_day_of(const struct calendar *cal, int64_t ts)
     return day;
 }
 
+int32_t calendar_bound_index(const int64_t *bounds, int32_t n, int64_t ts)
+{
+    int32_t lo = 0, hi = n;
+
+    while (hi - lo > 1) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (bounds[mid] <= ts)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 int32_t calendar_period_of_day(const struct calendar *cal, enum calendar_unit u,
                                int32_t day)
 {

@@ -116,6 +116,13 @@ const struct calendar_periods *calendar_periods(const struct calendar *cal,
 void calendar_period_label(const struct calendar *cal, enum calendar_unit u,
                            int32_t p, int *y, int *m, int *d);
 
+/*
+ * For any ascending boundary array (not only a calendar's): the last i in
+ * [0, n) with bounds[i] <= ts, for bounds[0] <= ts (0 when ts is earlier).
+ * Binary search; equal boundaries (a 0-length bucket) resolve to the last.
+ */
+int32_t calendar_bound_index(const int64_t *bounds, int32_t n, int64_t ts);
+
 /* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (any year). */
 int32_t calendar_days_from_civil(int y, int m, int d);
 

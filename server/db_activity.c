@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/calendar.h"
 #include "server/db_events.h"
 #include "server/db_ingest.h"
 #include "server/db_internal.h"
@@ -72,19 +73,10 @@ static uint64_t *acc_row(struct acc *c, size_t i, int k)
  * linear steps first, then a binary search. */
 static int32_t bucket_of(const int64_t *bounds, int32_t n, int32_t lo, int64_t ts)
 {
-	int32_t hi = n; /* bounds[hi] > ts (bounds[n] is the end) */
-
 	for (int step = 0; step < 4; step++, lo++)
 		if (lo + 1 >= n || ts < bounds[lo + 1])
 			return lo;
-	while (hi - lo > 1) {
-		int32_t mid = lo + (hi - lo) / 2;
-		if (bounds[mid] <= ts)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
+	return lo + calendar_bound_index(bounds + lo, n - lo, ts);
 }
 
 /* ---- the in-memory store (through db_seq_fetch) -------------------------- */

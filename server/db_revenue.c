@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/calendar.h"
 #include "server/db_ingest.h"
 #include "server/db_internal.h"
 
@@ -33,21 +34,6 @@ static const char rev_sql[] =
 	"        WHERE o.project_id = $1::bigint AND o.state NOT IN ('pending', 'cancelled')"
 	"          AND o.ts >= $2::timestamptz AND o.ts < $3::timestamptz) x";
 
-/* Bucket of ts (bounds[0] <= ts < bounds[n]): the last i with bounds[i] <= ts. */
-static int32_t bucket(const int64_t *bounds, int32_t n, int64_t ts)
-{
-	int32_t lo = 0, hi = n;
-
-	while (hi - lo > 1) {
-		int32_t mid = lo + (hi - lo) / 2;
-		if (bounds[mid] <= ts)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static bool take(PGresult *res, struct db_rev *out, size_t *cap, const int64_t *bounds,
 		 int32_t n_buckets)
 {
@@ -67,7 +53,7 @@ static bool take(PGresult *res, struct db_rev *out, size_t *cap, const int64_t *
 		struct db_rev_row *r = &out->rows[out->n++];
 		memset(r, 0, sizeof(*r));
 		r->person_id = db_bin_i64(res, i, 0);
-		r->bucket = bucket(bounds, n_buckets, db_bin_ts(res, i, 1));
+		r->bucket = calendar_bound_index(bounds, n_buckets, db_bin_ts(res, i, 1));
 		if (!db_bin_bool(res, i, 3)) {
 			r->missing_fx = 1;
 			continue;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/calendar.h"
 #include "server/store_internal.h"
 
 /* Period lookup for events in any order: a table of the period at the
@@ -51,23 +52,13 @@ static bool periods_init(struct periods *pr, const int64_t *bounds, int32_t n)
 /* Period of ts, bounds[0] <= ts < bounds[n]: the last i with bounds[i] <= ts. */
 static inline int32_t period_of(const struct periods *pr, int64_t ts)
 {
-	int32_t lo, hi;
+	int32_t lo;
 
-	if (pr->at) {
-		lo = pr->at[(ts - pr->bounds[0]) >> SLOT_SHIFT];
-		while (lo + 1 < pr->n && pr->bounds[lo + 1] <= ts)
-			lo++;
-		return lo;
-	}
-	lo = 0;
-	hi = pr->n;
-	while (hi - lo > 1) {
-		int32_t mid = lo + (hi - lo) / 2;
-		if (pr->bounds[mid] <= ts)
-			lo = mid;
-		else
-			hi = mid;
-	}
+	if (!pr->at)
+		return calendar_bound_index(pr->bounds, pr->n, ts);
+	lo = pr->at[(ts - pr->bounds[0]) >> SLOT_SHIFT];
+	while (lo + 1 < pr->n && pr->bounds[lo + 1] <= ts)
+		lo++;
 	return lo;
 }
 

@@ -281,9 +281,26 @@ static void test_lookup_matches_binary_search(void **state)
     calendar_cleanup(&cal);
 }
 
+/* calendar_bound_index on a hand-made array with a repeated boundary. */
+static void test_bound_index(void **state)
+{
+    (void)state;
+    static const int64_t b[] = { 10, 20, 20, 35, 50 };
+    assert_int_equal(calendar_bound_index(b, 5, 10), 0);
+    assert_int_equal(calendar_bound_index(b, 5, 19), 0);
+    assert_int_equal(calendar_bound_index(b, 5, 20), 2); /* the 0-length bucket 1 is skipped */
+    assert_int_equal(calendar_bound_index(b, 5, 34), 2);
+    assert_int_equal(calendar_bound_index(b, 5, 35), 3);
+    assert_int_equal(calendar_bound_index(b, 5, 49), 3);
+    assert_int_equal(calendar_bound_index(b, 5, 50), 4);
+    assert_int_equal(calendar_bound_index(b, 5, 999), 4);
+    assert_int_equal(calendar_bound_index(b, 1, 999), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bound_index),
         cmocka_unit_test(test_civil),
         cmocka_unit_test(test_ny_spring_forward),
         cmocka_unit_test(test_ny_fall_back),
