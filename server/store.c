@@ -251,7 +251,7 @@ int32_t store_event_id(struct proj *p, const char *name, bool create)
 
 static bool part_grow(struct part *pt)
 {
-	size_t cap = pt->cap ? pt->cap * 2 : 256;
+	size_t cap = pt->cap ? pt->cap * 2 : 16; /* many names may be rare */
 	int64_t *ts = realloc(pt->ts, cap * sizeof(*ts));
 	if (ts)
 		pt->ts = ts;
