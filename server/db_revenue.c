@@ -79,6 +79,8 @@ static void group(struct db_rev *out)
 {
 	size_t w = 0;
 
+	if (out->n < 2)
+		return; /* also keeps the NULL of no rows away from qsort (UBSan) */
 	qsort(out->rows, out->n, sizeof(*out->rows), row_cmp);
 	for (size_t i = 0; i < out->n; i++) {
 		struct db_rev_row *r = &out->rows[i], *g = &out->rows[w ? w - 1 : 0];
