@@ -31,6 +31,21 @@ start)
   mkdir -p "$dir"
   if [ ! -s "$dir/data/PG_VERSION" ]; then
     [ "${#run_as[@]}" -gt 0 ] && chown postgres: "$dir" && chmod 755 "$dir"
+    # As root the cluster runs as "postgres", which must be able to reach DIR:
+    # a private parent (mktemp -d makes 0700 folders) stops initdb with a bare
+    # "Permission denied". Say which folder and what to do instead.
+    if [ "${#run_as[@]}" -gt 0 ] && ! pg test -x "$dir"; then
+      blocked=$dir p=/
+      IFS=/ read -ra parts <<<"${dir#/}"
+      for part in "${parts[@]}"; do
+        p=${p%/}/$part
+        pg test -x "$p" || { blocked=$p; break; }
+      done
+      echo "pg.sh: user postgres cannot enter $blocked (mode $(stat -c %a "$blocked")), so the" \
+           "embedded PostgreSQL cannot live in $dir. Work from a folder other users can" \
+           "traverse (chmod o+x $blocked), or set DATABASE_URL to a server of your own." >&2
+      exit 1
+    fi
     pg "$bindir/initdb" -D "$dir/data" -U cohortd -A trust -E UTF8 --locale=C --nosync >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     cat >>"$dir/data/postgresql.conf" <<CONF
