@@ -95,6 +95,28 @@ rget()  { req GET "$1" "" -H "Authorization: Bearer $RK" "${@:2}"; }  # read-key
 # jq-free JSON field extraction via python3 (present on Debian images with postgresql? no: use node)
 jget() { node -e 'let d="";process.stdin.on("data",c=>d+=c).on("end",()=>{let v=JSON.parse(d);for(const k of process.argv[1].split(".").filter(Boolean)){v=v==null?undefined:v[isNaN(k)?k:Number(k)]};console.log(typeof v==="object"?JSON.stringify(v):String(v))})' "$1"; }
 
+# wait_store N: true once the in-memory store is ready and holds N events
+# (up to a minute: the ASan build under load is slow).
+wait_store() {
+  for _ in $(seq 300); do
+    req GET /metrics
+    grep -q "^cohortd_store_events $1\$" <<<"$BODY" && grep -q '^cohortd_store_ready 1' <<<"$BODY" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# checks_both_sources: run the suite's checks() against the in-memory store
+# (once it holds every event), then against PostgreSQL alone (COHORTD_STORE=0).
+checks_both_sources() {
+  local suite=$T_FILE
+  check "the store holds every event" wait_store "$(sql "SELECT count(*) FROM events")"
+  T_FILE="$suite[store]" checks store
+  stop_server
+  start_server COHORTD_STORE=0 || finish
+  T_FILE="$suite[postgres]" checks postgres
+}
+
 finish() {
   if [ -n "${SRV_PID:-}" ]; then
     stop_server

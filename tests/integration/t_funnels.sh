@@ -27,15 +27,6 @@ counts() { jget steps <<<"$BODY" | node -e 'let d="";process.stdin.on("data",c=>
 
 # wait_store N: the in-memory store holds N events (rows written by psql are
 # picked up by its poll of recent rows).
-wait_store() {
-  for _ in $(seq 300); do   # up to a minute: the ASan build under load is slow
-    req GET /metrics
-    grep -q "^cohortd_store_events $1\$" <<<"$BODY" && grep -q '^cohortd_store_ready 1' <<<"$BODY" && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
 checks() { # $1: expected source of simple funnels (store|postgres)
 rget "/v1/funnels?steps=A,B,C&window=2d&from=2026-01-05&to=2026-01-25&tz=UTC"
 check_eq "GET funnel 200" 200 "$STATUS"

@@ -46,15 +46,6 @@ sql_lifecycle() {
 }
 api_rows() { node -e 'let d="";process.stdin.on("data",c=>d+=c).on("end",()=>{const j=JSON.parse(d);console.log(j.periods.map(p=>[p.new,p.returning,p.resurrecting,p.dormant].join(",")).join(";"))})' <<<"$BODY"; }
 
-wait_store() {
-  for _ in $(seq 100); do
-    req GET /metrics
-    grep -q "^cohortd_store_events $1\$" <<<"$BODY" && grep -q '^cohortd_store_ready 1' <<<"$BODY" && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
 checks() { # $1: expected source
   rget "/v1/lifecycle?from=2026-01-05&to=2026-01-25&tz=UTC"
   check_eq "GET lifecycle 200" 200 "$STATUS"
@@ -77,12 +68,7 @@ checks() { # $1: expected source
     "$(sql_lifecycle America/New_York day 2026-03-04 2026-03-12 true)" "$(api_rows)"
 }
 
-n_events=$(sql "SELECT count(*) FROM events")
-check "the store holds every event" wait_store "$n_events"
-T_FILE=t_lifecycle[store] checks store
-stop_server
-start_server COHORTD_STORE=0 || finish
-T_FILE=t_lifecycle[postgres] checks postgres
+checks_both_sources
 
 rget "/v1/lifecycle?from=2026-01-05&to=2026-01-08&tz=UTC&format=csv"
 check_match "CSV header" '^period_start,new,returning,resurrecting,dormant' "$BODY"

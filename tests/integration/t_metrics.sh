@@ -76,15 +76,6 @@ api_series() { node -e '
     s.new_persons,s.payers,Math.round((s.paid_conversion||0)*s.active),Math.round((s.repurchase_rate||0)*s.payers),
     s.orders,s.orders_without_fx_rate,s.gmv_minor,s.net_revenue_minor].join(",")).join(";"))})' <<<"$BODY"; }
 
-wait_store() {
-  for _ in $(seq 100); do
-    req GET /metrics
-    grep -q "^cohortd_store_events $1\$" <<<"$BODY" && grep -q '^cohortd_store_ready 1' <<<"$BODY" && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
 checks() { # $1: expected source
   rget "/v1/metrics?from=2026-01-03&to=2026-01-21&tz=UTC"
   check_eq "GET metrics 200" 200 "$STATUS"
@@ -101,12 +92,7 @@ checks() { # $1: expected source
     "$(sql_metrics America/New_York day 2026-03-04 2026-03-12)" "$(api_series)"
 }
 
-n_events=$(sql "SELECT count(*) FROM events")
-check "the store holds every event" wait_store "$n_events"
-T_FILE=t_metrics[store] checks store
-stop_server
-start_server COHORTD_STORE=0 || finish
-T_FILE=t_metrics[postgres] checks postgres
+checks_both_sources
 
 # Summary and derived figures on one range.
 rget "/v1/metrics?from=2026-01-03&to=2026-01-21&tz=UTC"

@@ -54,15 +54,6 @@ sql_retention() {
 }
 api_table() { node -e 'let d="";process.stdin.on("data",c=>d+=c).on("end",()=>{const j=JSON.parse(d);console.log(j.cohorts.map(c=>c.counts[0]+":"+c.counts.slice(1).join(",")).join(";"))})' <<<"$BODY"; }
 
-wait_store() {
-  for _ in $(seq 100); do
-    req GET /metrics
-    grep -q "^cohortd_store_events $1\$" <<<"$BODY" && grep -q '^cohortd_store_ready 1' <<<"$BODY" && return 0
-    sleep 0.2
-  done
-  return 1
-}
-
 checks() { # $1: expected source
   rget "/v1/retention?from=2026-01-03&to=2026-01-13&tz=UTC&periods=10"
   check_eq "GET retention 200" 200 "$STATUS"
@@ -100,12 +91,7 @@ checks() { # $1: expected source
     "$(jget cohorts.3.start <<<"$BODY") $(jget cohorts.4.start <<<"$BODY")"
 }
 
-n_events=$(sql "SELECT count(*) FROM events")
-check "the store holds every event" wait_store "$n_events"
-T_FILE=t_retention[store] checks store
-stop_server
-start_server COHORTD_STORE=0 || finish
-T_FILE=t_retention[postgres] checks postgres
+checks_both_sources
 
 rget "/v1/retention?from=2026-01-03&to=2026-01-06&tz=UTC&periods=2&format=csv"
 check_match "CSV: long format with a header" '^cohort_start,size,period,count,rate,complete' "$BODY"
