@@ -12,8 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "model/calendar.h"
-#include "server/db_events.h"
 #include "server/db_ingest.h"
 #include "server/db_internal.h"
 #include "server/db_query.h"
@@ -62,27 +60,10 @@ static ptrdiff_t acc_add(struct acc *c, int64_t person)
 	return (ptrdiff_t)a->n_persons++;
 }
 
-static uint64_t *acc_row(struct acc *c, size_t i, int k)
-{
-	return c->a->bits + i * c->stride + (size_t)k * (size_t)c->a->n_words;
-}
-
-/* Bucket of ts given that it is >= bounds[lo]: the last i with bounds[i] <= ts
- * (a zero-length bucket is never returned, as in calendar_day_of). A
- * person's events are sorted, so the next bucket is usually close: a few
- * linear steps first, then a binary search. */
-static int32_t bucket_of(const int64_t *bounds, int32_t n, int32_t lo, int64_t ts)
-{
-	for (int step = 0; step < 4; step++, lo++)
-		if (lo + 1 >= n || ts < bounds[lo + 1])
-			return lo;
-	return lo + calendar_bound_index(bounds + lo, n - lo, ts);
-}
-
-/* ---- the in-memory store (through db_seq_fetch) -------------------------- */
+/* ---- the in-memory store ------------------------------------------------- */
 
 /* Open-addressing map person id -> index (the store's person order is not
- * sorted), for folding the edge scans in and for callers' joins. */
+ * sorted), for callers' joins. */
 static size_t map_slot(const struct db_act_map *m, int64_t key)
 {
 	return (size_t)(((uint64_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> 20) & m->mask;
@@ -142,43 +123,9 @@ static bool any_selector(const struct db_act_spec *sp)
 	return false;
 }
 
-static bool seq_fetch(struct db *db, const struct db_act_spec *sp, int64_t from, int64_t until,
-		      struct db_seq_rows *rows, struct app_err *err)
-{
-	struct db_event_step steps[DB_ACT_MAX_SEL] = { { 0 } };
-	struct db_seq_spec s = { .project_id = sp->project_id, .from_us = from, .until_us = until,
-				 .steps = steps, .n_steps = sp->n_sel, .store = sp->store };
-
-	for (int k = 0; k < sp->n_sel; k++)
-		steps[k].event = sp->sel[k] ? sp->sel[k] : "$any";
-	/* Every event is wanted: the store's sequential scan keeps them in time
-	 * order, cheaper than walking every per-name posting list. */
-	s.all_events = any_selector(sp);
-	return db_seq_fetch(db, &s, rows, err);
-}
-
-/* OR into flags the selectors matched in [from, until) by persons already in c
- * (shift 0: before the calendar, DB_ACT_LATER_SHIFT: after it). */
-static bool store_edge(struct db *db, const struct db_act_spec *sp, struct acc *c, int64_t from,
-		       int64_t until, int shift, const struct db_act_map *map, struct app_err *err)
-{
-	struct db_seq_rows rows;
-
-	if (!seq_fetch(db, sp, from, until, &rows, err))
-		return false;
-	for (size_t p = 0; p < rows.n_persons; p++) {
-		int32_t i = db_act_map_get(map, rows.person_id[p]);
-		if (i < 0)
-			continue;
-		for (int64_t e = rows.person_off[p]; e < rows.person_off[p + 1]; e++)
-			c->a->flags[i] |= (uint8_t)(rows.mask[e] << shift);
-	}
-	db_seq_rows_free(&rows);
-	return true;
-}
-
 /* The store's bitmaps, built in one pass without copying events
- * (store_act); false with err unset when the store can't answer. */
+ * (store_act); *answered false when the store can't answer after all (it
+ * went over budget or ran out of memory since the caller looked). */
 static bool from_store_bits(struct db *db, const struct db_act_spec *sp, struct db_act *a,
 			    bool *answered, struct app_err *err)
 {
@@ -207,52 +154,6 @@ static bool from_store_bits(struct db *db, const struct db_act_spec *sp, struct 
 	a->flags = r.flags;
 	a->source = "store";
 	return true;
-}
-
-static bool from_store(struct db *db, const struct db_act_spec *sp, struct acc *c,
-		       struct app_err *err)
-{
-	struct db_seq_rows rows;
-	struct db_act_map map = { 0 };
-	bool ok = false, answered;
-
-	if (!from_store_bits(db, sp, c->a, &answered, err))
-		return false;
-	if (answered)
-		return true;
-	/* Fallback (the store went away or ran out of memory between the check
-	 * and the pass): the general sequence fetch, which streams from
-	 * PostgreSQL when the store can't answer. */
-	if (!seq_fetch(db, sp, sp->bounds[0], sp->bounds[sp->n_buckets], &rows, err))
-		return false;
-	c->a->source = db_seq_source();
-	for (size_t p = 0; p < rows.n_persons; p++) {
-		ptrdiff_t i = acc_add(c, rows.person_id[p]);
-		int32_t b = 0;
-		if (i < 0) {
-			db_seq_rows_free(&rows);
-			return err_set(err, 500, "internal", NULL, "out of memory");
-		}
-		for (int64_t e = rows.person_off[p]; e < rows.person_off[p + 1]; e++) {
-			b = bucket_of(sp->bounds, sp->n_buckets, b, rows.ts[e]);
-			for (int k = 0; k < sp->n_sel; k++)
-				if (rows.mask[e] >> k & 1u)
-					acc_row(c, (size_t)i, k)[b >> 6] |= UINT64_C(1) << (b & 63);
-		}
-	}
-	db_seq_rows_free(&rows);
-	if (!sp->need_prior && !sp->need_later)
-		return true;
-	/* Selected events outside the calendar: only who, not when. */
-	if (!db_act_map_build(&map, c->a))
-		err_set(err, 500, "internal", NULL, "out of memory");
-	else
-		ok = (!sp->need_prior || store_edge(db, sp, c, DB_ACT_EARLIEST, sp->bounds[0], 0, &map,
-						     err)) &&
-		     (!sp->need_later || store_edge(db, sp, c, sp->bounds[sp->n_buckets], DB_ACT_LATEST,
-						     DB_ACT_LATER_SHIFT, &map, err));
-	db_act_map_free(&map);
-	return ok;
 }
 
 /* ---- PostgreSQL ------------------------------------------------------------ */
@@ -632,10 +533,14 @@ bool db_act_fetch(struct db *db, const struct db_act_spec *sp, struct db_act *ou
 	out->n_sel = sp->n_sel;
 	out->n_words = (sp->n_buckets + 63) / 64;
 	c.stride = (size_t)out->n_sel * (size_t)out->n_words;
-	if (sp->store && store_ready(sp->store))
-		ok = from_store(db, sp, &c, err);
-	else
+	if (sp->store && store_ready(sp->store)) {
+		bool answered;
+		ok = from_store_bits(db, sp, out, &answered, err);
+		if (ok && !answered)
+			ok = from_postgres(db, sp, &c, err);
+	} else {
 		ok = from_postgres(db, sp, &c, err);
+	}
 	if (!ok)
 		db_act_free(out);
 	return ok;

@@ -5,8 +5,8 @@
  * Those questions only need, per stitched person, the set of local days
  * (or weeks, months) with a matching event and whether the person had one
  * before the range ("first-ever"). Two sources give the same bitmaps:
- *  - the in-memory event store (server/store.h), through db_seq_fetch, when
- *    it is ready: no PostgreSQL work at all;
+ *  - the in-memory event store (server/store.h: store_act, one pass over its
+ *    columns), when it is ready: no PostgreSQL work but the overrides;
  *  - otherwise PostgreSQL walks events_person_ts once, in person order (an
  *    index-only scan with a GroupAggregate: no sort, no hash table) and
  *    returns one row per raw person with a bitmap of buckets per selector,
