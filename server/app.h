@@ -12,6 +12,7 @@ struct auth_cache;
 struct http_server;
 struct scheduler;
 struct store;
+struct profiles;
 
 struct app {
 	const struct config *cfg;
@@ -22,6 +23,7 @@ struct app {
 	struct http_server *http;   /* set once serving; for /metrics */
 	struct scheduler *scheduler; /* scoring runs (server/scheduler.h) */
 	struct store *store;        /* in-memory event copy, NULL when off (server/store.h) */
+	struct profiles *profiles;  /* batched person profiles (server/profiles.h) */
 };
 
 #endif

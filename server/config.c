@@ -39,6 +39,8 @@ static const struct cfg_row rows[] = {
 	  "body limit of single calls and of each batch message (Segment: 32 KB)" },
 	{ "pool-size", "COHORTD_POOL_SIZE", CFG_INT, OFF(pool_size), "0",
 	  "database connections for queries; 0 = twice the CPUs, at least 4" },
+	{ "profile-conns", "COHORTD_PROFILE_CONNS", CFG_INT, OFF(profile_conns), "0",
+	  "profile statements in flight (GET /v1/persons/{id}); 0 = the CPUs, 2 to 4" },
 	{ "read-database-url", "READ_DATABASE_URL", CFG_STR, OFF(read_database_url), "",
 	  "optional streaming replica for queries" },
 	{ "score-interval", "COHORTD_SCORE_INTERVAL", CFG_STR, OFF(score_interval), "",

@@ -16,6 +16,7 @@ struct config {
 	char *read_database_url;   /* optional replica for queries; "" = use database_url */
 	char *listen;              /* host:port */
 	int pool_size;             /* read/query connections */
+	int profile_conns;         /* profile batches in flight, 0 = auto */
 	int max_connections;       /* HTTP connection limit */
 	int conn_timeout;          /* seconds of inactivity before a connection is closed */
 	int max_batch_bytes;       /* body cap for /v1/batch */

@@ -21,6 +21,8 @@
 
 struct db_pool {
 	char *conninfo;
+	const char *app;      /* application_name of its connections */
+	const char *settings; /* extra "-c name=value" options, "" for none */
 	int size;
 	int stmt_timeout;
 	struct db **idle;   /* stack of idle (possibly NULL = not yet opened) slots */
@@ -81,15 +83,15 @@ static void on_notice(void *arg, const char *message)
 	log_debug("db notice: %s", message);
 }
 
-struct db *db_open(const char *conninfo, const char *app, int statement_timeout_ms,
-		   struct app_err *err)
+static struct db *open_with(const char *conninfo, const char *app, int statement_timeout_ms,
+			    const char *settings, struct app_err *err)
 {
-	char opts[64];
+	char opts[256];
 	const char *keys[] = { "dbname", "application_name", "options", "connect_timeout", NULL };
 	const char *vals[] = { conninfo, app, opts, "2", NULL };
 	struct db *db;
 
-	snprintf(opts, sizeof(opts), "-c statement_timeout=%d", statement_timeout_ms);
+	snprintf(opts, sizeof(opts), "-c statement_timeout=%d %s", statement_timeout_ms, settings);
 	db = calloc(1, sizeof(*db));
 	if (!db) {
 		err_set(err, 500, "internal", NULL, "out of memory");
@@ -107,6 +109,12 @@ struct db *db_open(const char *conninfo, const char *app, int statement_timeout_
 	}
 	PQsetNoticeProcessor(db->conn, on_notice, NULL);
 	return db;
+}
+
+struct db *db_open(const char *conninfo, const char *app, int statement_timeout_ms,
+		   struct app_err *err)
+{
+	return open_with(conninfo, app, statement_timeout_ms, "", err);
 }
 
 void db_close(struct db *db)
@@ -156,6 +164,8 @@ struct db_pool *db_pool_new(const char *conninfo, int size, int statement_timeou
 	p->size = size;
 	p->n_idle = size; /* all slots NULL: opened on first use */
 	p->stmt_timeout = statement_timeout_ms;
+	p->app = "cohortd-query";
+	p->settings = "";
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	return p;
@@ -166,6 +176,12 @@ fail:
 	}
 	free(p);
 	return NULL;
+}
+
+void db_pool_session(struct db_pool *p, const char *app, const char *settings)
+{
+	p->app = app;
+	p->settings = settings;
 }
 
 void db_pool_free(struct db_pool *p)
@@ -209,7 +225,7 @@ struct db *db_acquire(struct db_pool *p, int timeout_ms, struct app_err *err)
 		db = NULL;
 	}
 	if (!db)
-		db = db_open(p->conninfo, "cohortd-query", p->stmt_timeout, err);
+		db = open_with(p->conninfo, p->app, p->stmt_timeout, p->settings, err);
 	if (!db) {
 		/* Give the empty slot back so the pool does not shrink. */
 		pthread_mutex_lock(&p->mu);

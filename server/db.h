@@ -38,6 +38,9 @@ void db_rollback(struct db *db);
 /* Fixed pool of `size` connections opened lazily. NULL conninfo is invalid. */
 struct db_pool *db_pool_new(const char *conninfo, int size, int statement_timeout_ms);
 void db_pool_free(struct db_pool *pool);
+/* Before the first db_acquire: the application_name of the pool's
+ * connections and extra settings ("-c name=value ..."), both static strings. */
+void db_pool_session(struct db_pool *pool, const char *app, const char *settings);
 /* Wait up to timeout_ms for a free connection; 503 db_busy / db_unavailable. */
 struct db *db_acquire(struct db_pool *pool, int timeout_ms, struct app_err *err);
 /* Return a connection: a broken one is closed, an open transaction rolled back. */

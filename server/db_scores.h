@@ -227,12 +227,21 @@ bool db_scores_page(struct db *db, int64_t project_id, int64_t run_id, enum sc_c
 		    const char *segment, int64_t after, int limit, json_t **rows, bool *gone,
 		    struct app_err *err) MUST_CHECK;
 
-/* The profile of the person a distinct id belongs to (*out, new reference):
+/* Profiles of n distinct ids in one statement (the batches of
+ * server/profiles.c). rows[i] is the result row of distinct_ids[i] in
+ * project_ids[i], -1 when the id is unknown; *out holds the rows until
+ * db_scores_profiles_free, also when no id was found. */
+struct sc_profiles;
+bool db_scores_profiles(struct db *db, size_t n, const int64_t *project_ids,
+			const char *const *distinct_ids, struct sc_profiles **out, int32_t *rows,
+			struct app_err *err) MUST_CHECK;
+/* The profile in row `row` (new reference, NULL when out of memory):
  * person_id, distinct_ids, merged_person_ids, first_seen, last_seen, traits,
- * scores (null before the first run). *found false when the id is unknown.
- * *ltv_fit: the project has a usable BG/NBD fit (model_runs), i.e. the
- * profile's predictions need ltv_person_json; without one they are null. */
-bool db_scores_person(struct db *db, int64_t project_id, const char *distinct_id, json_t **out,
-		      bool *found, bool *ltv_fit, struct app_err *err) MUST_CHECK;
+ * scores (null before the first run). *ltv_fit: the project has a usable
+ * BG/NBD fit (model_runs), i.e. the profile's predictions need
+ * ltv_person_json; without one they are null. Safe to call from several
+ * threads at once on one result. */
+json_t *db_scores_profile_json(const struct sc_profiles *b, int32_t row, bool *ltv_fit);
+void db_scores_profiles_free(struct sc_profiles *b);
 
 #endif

@@ -478,7 +478,8 @@ struct http_server *http_start(struct app *app, const struct http_route *routes,
 	srv->routes = routes;
 	atomic_init(&srv->in_flight, 0);
 	srv->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+			MHD_USE_ITC |
 			MHD_USE_ERROR_LOG,
 		0, NULL, NULL, &on_request, srv,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,

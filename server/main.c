@@ -18,6 +18,7 @@
 #include "server/http.h"
 #include "server/log.h"
 #include "server/migrate.h"
+#include "server/profiles.h"
 #include "server/routes.h"
 #include "server/store.h"
 #include "server/scheduler.h"
@@ -180,6 +181,15 @@ static int pool_size(const struct config *cfg)
 	return cpus > 2 ? (int)(2 * cpus) : 4;
 }
 
+static int profile_conns(const struct config *cfg)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cfg->profile_conns > 0)
+		return cfg->profile_conns;
+	return cpus < 2 ? 2 : cpus > 4 ? 4 : (int)cpus;
+}
+
 static int cmd_serve(const struct config *cfg)
 {
 	struct app app = { .cfg = cfg };
@@ -211,6 +221,11 @@ static int cmd_serve(const struct config *cfg)
 	app.read_pool = *cfg->read_database_url
 		? db_pool_new(cfg->read_database_url, pool_size(cfg), cfg->statement_timeout_ms)
 		: app.pool;
+	/* Profile statements in flight: one per core keeps both PostgreSQL and
+	 * the request threads busy; more only splits the batches. */
+	app.profiles = profiles_new(*cfg->read_database_url ? cfg->read_database_url
+							    : cfg->database_url,
+				    profile_conns(cfg), cfg->statement_timeout_ms);
 	if (cfg->store) {
 		app.store = store_new(cfg->store_max_events, cfg->store_margin);
 		if (!app.store || !store_start(app.store, cfg->database_url, cfg->statement_timeout_ms))
@@ -220,7 +235,7 @@ static int cmd_serve(const struct config *cfg)
 				  cfg->statement_timeout_ms, app.store);
 	app.auth = auth_cache_new(cfg->key_cache_ttl);
 	app.scheduler = scheduler_start(cfg, &err);
-	if (!app.pool || !app.read_pool || !app.writer || !app.auth || !app.scheduler)
+	if (!app.pool || !app.read_pool || !app.profiles || !app.writer || !app.auth || !app.scheduler)
 		goto out;
 	app.http = http_start(&app, routes, &err);
 	if (!app.http) {
@@ -240,6 +255,7 @@ out:
 	if (app.read_pool != app.pool)
 		db_pool_free(app.read_pool);
 	db_pool_free(app.pool);
+	profiles_free(app.profiles);
 	auth_cache_free(app.auth);
 	log_info("stopped");
 	return rc;

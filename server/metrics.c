@@ -18,6 +18,7 @@ struct route_stat {
 static struct route_stat routes[METRICS_ROUTES];
 static atomic_long commits, commit_failures, committed_rows, queue_depth;
 static atomic_llong commit_micros;
+static atomic_long profile_batches, profile_lookups;
 
 static struct route_stat *slot(const char *route)
 {
@@ -60,6 +61,12 @@ void metrics_commit(long rows, int64_t micros, int ok)
 	atomic_fetch_add(&commit_micros, micros);
 }
 
+void metrics_profile_batch(long lookups)
+{
+	atomic_fetch_add(&profile_batches, 1);
+	atomic_fetch_add(&profile_lookups, lookups);
+}
+
 void metrics_queue_depth(long rows)
 {
 	atomic_store(&queue_depth, rows);
@@ -98,6 +105,10 @@ char *metrics_render(size_t *len, long in_flight)
 	     "cohortd_writer_commit_seconds_sum %.6f\n", (double)atomic_load(&commit_micros) / 1e6);
 	EMIT("# TYPE cohortd_writer_queue_rows gauge\ncohortd_writer_queue_rows %ld\n",
 	     atomic_load(&queue_depth));
+	EMIT("# TYPE cohortd_profile_batches_total counter\ncohortd_profile_batches_total %ld\n",
+	     atomic_load(&profile_batches));
+	EMIT("# TYPE cohortd_profile_lookups_total counter\ncohortd_profile_lookups_total %ld\n",
+	     atomic_load(&profile_lookups));
 #undef EMIT
 	*len = n;
 	return out;

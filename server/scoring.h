@@ -156,7 +156,7 @@ void scoring_segment_codes(const struct score_config *cfg, const char *kind, con
 			   char *buf, size_t cap);
 
 /* Add human labels (names, Chinese labels) next to the codes of a stored
- * scores object as produced by db_scores_page / db_scores_person. */
+ * scores object as produced by db_scores_page / db_scores_profile_json. */
 void scoring_decorate(json_t *scores);
 
 /* ---- a stored run ---------------------------------------------------------- */

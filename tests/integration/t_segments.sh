@@ -271,6 +271,36 @@ check_eq "a01: R/F/M values (hand-computed: 5 days, 3 orders, 10000)" "5 3 10000
 rget /v1/persons/nobody;            check_eq "unknown person: 404" 404 "$STATUS"
 rget "/v1/persons/a01?x=1";         check_eq "persons: unknown parameter 400 naming it" "400 x" "$STATUS $(jget error.field <<<"$BODY")"
 
+# Concurrent profiles are read in batches (server/profiles.c): 240 requests
+# at once, 40 ids of which 8 unknown and 4 with array-literal specials, each
+# answer must be its own person's, as SQL says.
+weird=('q"uo' 'back\slash' 'c,{o}m' 'sp ace')
+msgs=()
+for w in "${weird[@]}"; do
+  msgs+=("$(node -e 'console.log(JSON.stringify({type:"identify",userId:process.argv[1],traits:{k:process.argv[1]}}))' "$w")")
+done
+wpost /v1/batch "{\"batch\":[$(IFS=,; echo "${msgs[*]}")]}"
+check_eq "odd ids ingested" 200 "$STATUS"
+for _ in $(seq 50); do [ "$(sql "SELECT count(*) FROM identities WHERE distinct_id IN ('q\"uo', 'back\\slash', 'c,{o}m', 'sp ace')")" = 4 ] && break; sleep 0.1; done
+ids=(a01 a02 a03 a04 a05 a06 a07 a08 a09 a10 a11 a12 a13 anon-2 b1 b2 b3 b4 b5 b6 b7 b8 b9 b10
+     "${weird[@]}" x1 x2 x3 x4 x5 x6 x7 'x"8' z1 z2 z3 z4)
+want=$(for i in "${ids[@]}"; do
+  p=$(sql "SELECT coalesce(o.person_id, i.person_id) FROM identities i LEFT JOIN person_overrides o
+           ON o.old_person_id = i.person_id WHERE i.distinct_id = \$\$$i\$\$")
+  echo "$i ${p:-404}"; done | sort)
+got=$(BASE=$BASE RK=$RK node -e '
+const ids = JSON.parse(process.argv[1]), out = [];
+Promise.all(Array.from({length: 6}, () => ids).flat().map(id =>
+  fetch(process.env.BASE + "/v1/persons/" + encodeURIComponent(id),
+        {headers: {authorization: "Bearer " + process.env.RK}})
+    .then(async r => { const b = await r.json();
+      out.push(id + " " + (r.status === 200 && b.distinct_ids.includes(id) ? b.person_id : r.status)); })))
+  .then(() => console.log(out.join("\n")));' "$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' "${ids[@]}")" | sort -u)
+check_eq "240 concurrent profiles: each id gets its own person (or 404), as SQL says" "$want" "$got"
+metric() { curl -s "$BASE/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+check "profiles were read in batches (fewer statements than lookups)" \
+  test "$(metric cohortd_profile_batches_total)" -lt "$(metric cohortd_profile_lookups_total)"
+
 # --- scoring.fit_ltv: a run refits predictive LTV and stores its predictions ---
 sql "UPDATE settings SET config = '{\"scoring\":{\"fit_ltv\":true}}'"
 req POST /v1/scores/run "" -H "Authorization: Bearer $RK"; r=$(jget run_id <<<"$BODY")
