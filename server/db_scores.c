@@ -27,21 +27,35 @@ static int64_t col_i64(const PGresult *r, int row, int col)
 
 /* ---- generations ----------------------------------------------------------- */
 
-static const char copy_sql[] =
-	"COPY person_scores (project_id, run_id, person_id, first_active, last_active, paid_orders,"
-	" rfm_recency_days, rfm_frequency, rfm_monetary, rfm_r, rfm_f, rfm_m, rfm_fm, rfm11, rfm8,"
-	" lifecycle, value_tier, aipl, aarrr, referrals, ltv_historical, p_alive,"
+/* The generation's table name is person_scores_<run id>: an integer this
+ * process formats, never input. COPY and DETACH take no parameters. */
+#define COPY_COLS                                                                                 \
+	"(project_id, run_id, person_id, first_active, last_active, paid_orders,"                    \
+	" rfm_recency_days, rfm_frequency, rfm_monetary, rfm_r, rfm_f, rfm_m, rfm_fm, rfm11, rfm8,"   \
+	" lifecycle, value_tier, aipl, aarrr, referrals, ltv_historical, p_alive,"                    \
 	" expected_purchases_30d, expected_purchases_90d, expected_purchases_365d, clv_predicted)"
-	" FROM STDIN";
 
 bool db_scores_copy_begin(struct db *db, int64_t run_id, struct app_err *err)
 {
+	char rid[24], copy[640];
+	const char *v[1] = { rid };
 	PGresult *res;
 
-	(void)run_id; /* the rows carry it; commit_run checks the run is still ours */
+	fmt_i64(rid, sizeof(rid), run_id);
+	/* FREEZE: the table is new in this transaction, so its rows can be
+	 * written frozen; readers then never set hint bits on its pages. */
+	snprintf(copy, sizeof(copy), "COPY person_scores_%lld " COPY_COLS " FROM STDIN WITH (FREEZE)",
+		 (long long)run_id);
 	if (!db_exec(db, "BEGIN", err))
 		return false;
-	res = PQexec(db->conn, copy_sql);
+	res = db_params(db, "SELECT cohortd_scores_generation_create($1::bigint)", 1, v,
+			PGRES_TUPLES_OK, "create generation", err);
+	if (!res) {
+		db_rollback(db);
+		return false;
+	}
+	PQclear(res);
+	res = PQexec(db->conn, copy);
 	if (!db_check(db, res, PGRES_COPY_IN, "copy scores", err)) {
 		db_rollback(db);
 		return false;
@@ -101,6 +115,11 @@ bool db_scores_commit_run(struct db *db, const struct sc_done *d, struct app_err
 	fmt_i64(pid, sizeof(pid), d->project_id);
 	if (!copy_finish(db, err))
 		goto fail;
+	res = db_params(db, "SELECT cohortd_scores_generation_analyze($1::bigint)", 1, fv + 1,
+			PGRES_TUPLES_OK, "analyze generation", err);
+	if (!res)
+		goto fail;
+	PQclear(res);
 	res = db_params(db, done_sql, 6, dv, PGRES_COMMAND_OK, "finish run", err);
 	if (!res)
 		goto fail;
@@ -137,78 +156,28 @@ void db_scores_abort(struct db *db)
 	db_rollback(db);
 }
 
-/*
- * The rows of the generation a flip leaves behind, deleted beside the COPY:
- * on the second connection, in a transaction of its own that commits only
- * after the flip did (db_scores_purge_finish). Until then every reader still
- * sees those rows, and a failed, killed or crashed run rolls both back: the
- * same guarantees as deleting after the flip, without a second pass over a
- * million rows after the COPY. The current run id is read here, before the
- * COPY starts, so the new previous generation can never be the one deleted.
- */
-bool db_scores_purge_send(struct db *db, int64_t project_id, int64_t run_id, struct app_err *err)
+/* Detach one stale generation and drop it. A detach left pending by an
+ * interrupted run (killed between its two transactions) is finalized. */
+static bool drop_generation(struct db *db, int64_t run_id, bool pending, struct app_err *err)
 {
-	static const char cur_sql[] = "SELECT run_id FROM score_current WHERE project_id = $1::bigint";
-	static const char del_sql[] =
-		"DELETE FROM person_scores WHERE project_id = $1::bigint"
-		" AND run_id <> $2::bigint AND run_id <> $3::bigint";
-	char pid[24], cur[24], rid[24];
-	const char *v[3] = { pid, cur, rid };
+	char sql[160], rid[24];
+	const char *v[1] = { rid };
 	PGresult *res;
 
-	fmt_i64(pid, sizeof(pid), project_id);
 	fmt_i64(rid, sizeof(rid), run_id);
-	if (!db_exec(db, "BEGIN", err))
+	snprintf(sql, sizeof(sql), "ALTER TABLE person_scores DETACH PARTITION person_scores_%lld %s",
+		 (long long)run_id, pending ? "FINALIZE" : "CONCURRENTLY");
+	if (!db_exec(db, sql, err))
 		return false;
-	if (!(res = db_params(db, cur_sql, 1, v, PGRES_TUPLES_OK, "purge scores", err)))
-		goto fail;
-	/* No current generation yet: nothing to delete, the transaction stays empty. */
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return true;
-	}
-	fmt_i64(cur, sizeof(cur), col_i64(res, 0, 0));
+	res = db_params(db, "SELECT cohortd_scores_generation_drop($1::bigint)", 1, v,
+			PGRES_TUPLES_OK, "drop generation", err);
 	PQclear(res);
-	if (PQsendQueryParams(db->conn, del_sql, 3, NULL, v, NULL, NULL, 0) == 1)
-		return true;
-	log_error("db: purge scores: %s", PQerrorMessage(db->conn));
-	db->broken = true;
-	err_set(err, 503, "db_unavailable", NULL, "database connection lost");
-fail:
-	db_rollback(db);
-	return false;
+	return res != NULL;
 }
 
-bool db_scores_purge_finish(struct db *db, bool commit, int64_t *deleted, struct app_err *err)
+bool db_scores_purge(struct db *db, int64_t project_id, int64_t *dropped, struct app_err *err)
 {
-	PGresult *res;
-	bool ok = true;
-
-	*deleted = 0;
-	if (PQtransactionStatus(db->conn) == PQTRANS_ACTIVE) {
-		res = PQgetResult(db->conn);
-		ok = db_check(db, res, PGRES_COMMAND_OK, "purge scores", err);
-		if (ok) {
-			*deleted = strtoll(PQcmdTuples(res), NULL, 10);
-			PQclear(res);
-		}
-		while ((res = PQgetResult(db->conn)) != NULL)
-			PQclear(res);
-	}
-	if (ok && commit)
-		return db_exec(db, "COMMIT", err);
-	db_rollback(db);
-	*deleted = 0;
-	return ok && !commit;
-}
-
-bool db_scores_purge(struct db *db, int64_t project_id, bool rows, int64_t *deleted,
-		     struct app_err *err)
-{
-	static const char rows_sql[] =
-		"DELETE FROM person_scores s USING score_current c"
-		" WHERE s.project_id = $1::bigint AND c.project_id = $1::bigint"
-		"   AND s.run_id <> c.run_id AND s.run_id IS DISTINCT FROM c.previous_run_id";
+	static const char stale_sql[] = "SELECT run_id, pending FROM cohortd_scores_generations_stale()";
 	/* Keep the newest 1000 run rows of a project (a 1 s schedule makes many). */
 	static const char runs_sql[] =
 		"DELETE FROM score_runs r WHERE r.project_id = $1::bigint"
@@ -221,22 +190,24 @@ bool db_scores_purge(struct db *db, int64_t project_id, bool rows, int64_t *dele
 	char pid[24];
 	const char *v[1] = { pid };
 	PGresult *res;
+	bool ok = true;
 
-	fmt_i64(pid, sizeof(pid), project_id);
-	if (rows) {
-		res = db_params(db, rows_sql, 1, v, PGRES_COMMAND_OK, "purge scores", err);
-		if (!res)
-			return false;
-		*deleted = strtoll(PQcmdTuples(res), NULL, 10);
-		PQclear(res);
+	*dropped = 0;
+	res = db_params(db, stale_sql, 0, NULL, PGRES_TUPLES_OK, "stale generations", err);
+	if (!res)
+		return false;
+	for (int i = 0; ok && i < PQntuples(res); i++) {
+		ok = drop_generation(db, col_i64(res, i, 0), strcmp(PQgetvalue(res, i, 1), "t") == 0,
+				     err);
+		*dropped += ok;
 	}
+	PQclear(res);
+	if (!ok)
+		return false;
+	fmt_i64(pid, sizeof(pid), project_id);
 	res = db_params(db, runs_sql, 1, v, PGRES_COMMAND_OK, "purge runs", err);
 	PQclear(res);
-	/* A run replaces a whole generation: without fresh statistics the
-	 * planner may keep thinking the table is empty and seq-scan it for
-	 * every profile lookup (measured: 1.1 ms instead of 0.1 ms a request).
-	 * ANALYZE samples a fixed number of rows, so this stays cheap. */
-	return res != NULL && db_exec(db, "ANALYZE person_scores", err);
+	return res != NULL;
 }
 
 struct db_cancel {

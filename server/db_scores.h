@@ -115,8 +115,9 @@ void db_scores_inputs_free(struct sc_inputs *in);
 
 /* ---- 2. generations ------------------------------------------------------ */
 
-/* BEGIN, lock the run row (it must still be running), COPY person_scores
- * FROM STDIN. Columns, tab-separated, \N = NULL, in this order:
+/* BEGIN, create and attach the generation's table person_scores_<run_id>
+ * (migration 0008) and COPY ... FREEZE into it FROM STDIN. Columns, tab-separated,
+ * \N = NULL, in this order:
  *   project_id run_id person_id first_active last_active paid_orders
  *   rfm_recency_days rfm_frequency rfm_monetary rfm_r rfm_f rfm_m rfm_fm
  *   rfm11 rfm8 lifecycle value_tier aipl aarrr referrals ltv_historical
@@ -134,25 +135,18 @@ struct sc_done {
 	const char *summary;    /* JSON */
 	const char *timings;    /* JSON */
 };
-/* End the COPY, point score_current at the run (the previous one becomes
- * previous_run_id), mark the run done, COMMIT. Rolls back on any failure. */
+/* End the COPY, analyze the generation, point score_current at
+ * the run (the previous one becomes previous_run_id), mark the run done,
+ * COMMIT (the run must still be running). Rolls back on any failure. */
 bool db_scores_commit_run(struct db *db, const struct sc_done *d, struct app_err *err) MUST_CHECK;
 /* Abort an open COPY / transaction (after a failure or on shutdown). */
 void db_scores_abort(struct db *db);
-/* Delete generations other than the current and the previous one (rows:
- * false when db_scores_purge_finish did), run rows beyond the newest 1000,
- * then ANALYZE person_scores. */
-bool db_scores_purge(struct db *db, int64_t project_id, bool rows, int64_t *deleted,
+/* Outside a transaction: detach (concurrently: readers are never blocked)
+ * and drop every generation no project reads any more (neither current nor
+ * previous), *dropped = how many; then delete run rows beyond the newest
+ * 1000 of the project. */
+bool db_scores_purge(struct db *db, int64_t project_id, int64_t *dropped,
 		     struct app_err *err) MUST_CHECK;
-/* On a second connection, before the COPY of run_id: open a transaction and
- * send (without waiting) the deletion of every generation but the current
- * one and run_id, i.e. what the flip to run_id leaves to purge. */
-bool db_scores_purge_send(struct db *db, int64_t project_id, int64_t run_id,
-			  struct app_err *err) MUST_CHECK;
-/* Wait for it; COMMIT when commit (the flip has committed), else ROLLBACK.
- * True when committed (deleted = rows), or when rolled back as asked. */
-bool db_scores_purge_finish(struct db *db, bool commit, int64_t *deleted,
-			    struct app_err *err) MUST_CHECK;
 
 /* Cancel handle for a connection, usable from another thread. */
 struct db_cancel;

@@ -239,9 +239,10 @@ static const char ltv_sql[] =
 	"DECLARE sc_cur NO SCROLL CURSOR FOR"
 	" SELECT s.person_id, s.p_alive, s.expected_purchases_30d, s.expected_purchases_90d,"
 	"        s.expected_purchases_365d, s.clv_predicted"
-	"   FROM person_scores s JOIN score_current c"
-	"     ON c.project_id = s.project_id AND c.run_id = s.run_id"
-	"  WHERE s.project_id = $1::bigint AND (s.p_alive IS NOT NULL"
+	"   FROM person_scores s"
+	"  WHERE s.project_id = $1::bigint"
+	"    AND s.run_id = (SELECT run_id FROM score_current WHERE project_id = $1::bigint)"
+	"    AND (s.p_alive IS NOT NULL"
 	"        OR s.expected_purchases_30d IS NOT NULL OR s.expected_purchases_90d IS NOT NULL"
 	"        OR s.expected_purchases_365d IS NOT NULL OR s.clv_predicted IS NOT NULL)";
 
@@ -659,8 +660,8 @@ static bool split_point(struct db *db, struct pass_args *a, bool carry, struct a
 		"SELECT pg_relation_size('orders') / current_setting('block_size')::int8,"
 		" (SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = 'events'::regclass),"
 		" (SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = 'orders'::regclass),"
-		" (SELECT greatest(reltuples, 0)::float8 FROM pg_class"
-		"   WHERE oid = 'person_scores'::regclass)";
+		" (SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::float8 FROM pg_inherits i"
+		"   JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'person_scores'::regclass)";
 	PGresult *res = db_params(db, sql, 0, NULL, PGRES_TUPLES_OK, "orders split", err);
 	int64_t blocks;
 	double ne, no, ns, share = 0.6;

@@ -1,7 +1,7 @@
 /*
  * scoring_run.c - a stored scoring run (scoring_run in scoring.h): compute,
  * optionally refit predictive LTV, COPY the rows of a new generation, make
- * it current in the same transaction, purge old generations.
+ * it current in the same transaction, drop old generations.
  *
  * Rows are formatted by hand into 64 KiB COPY chunks: snprintf for 26
  * fields of a million rows would cost more than the models.
@@ -298,8 +298,6 @@ bool scoring_run(struct db *data, struct db *data2, int64_t project_id, int64_t 
 	json_t *tm = json_object();
 	double t0 = now_ms(), t;
 	int32_t today;
-	int64_t purged = 0;
-	struct app_err perr = { 0 };
 	bool ok = false;
 
 	*timings = tm;
@@ -321,39 +319,22 @@ bool scoring_run(struct db *data, struct db *data2, int64_t project_id, int64_t 
 	json_object_set_new(tm, "persons", json_integer((json_int_t)r.n));
 	if (cfg.fit_ltv)
 		fit_ltv(data, &p, &r, tm);
-	/* The generation this run's flip leaves behind is deleted on data2 beside
-	 * the COPY, committed only after the flip (db_scores_purge_send). */
-	if (data2 && !db_scores_purge_send(data2, project_id, run_id, &perr)) {
-		log_warn("scoring: run %lld: purging beside the write failed to start",
-			 (long long)run_id);
-		data2 = NULL;
-	}
 	if (h && h->progress && !h->progress(h->arg, 0, (int64_t)r.n))
 		err_set(err, 503, "shutting_down", NULL, "interrupted: cohortd is shutting down");
 	else if (store(data, &cfg, &p, &r, run_id, h, tm, err)) {
-		bool rows = true;
-		int64_t n = 0;
+		int64_t dropped = 0;
 
 		t = now_ms();
-		/* Housekeeping after the flip: a failure here loses nothing. */
-		if (data2 && db_scores_purge_finish(data2, true, &purged, &perr))
-			rows = false;
-		else if (data2)
-			log_warn("scoring: run %lld: purging beside the write failed",
-				 (long long)run_id);
-		data2 = NULL;
-		if (!db_scores_purge(data, project_id, rows, &n, err))
-			log_warn("scoring: run %lld: purging old generations failed",
-				 (long long)run_id);
-		purged += n;
+		/* Housekeeping after the flip: a failure here loses nothing, and
+		 * the next run drops what this one left. */
+		if (!db_scores_purge(data, project_id, &dropped, err))
+			log_warn("scoring: run %lld: dropping old generations failed: %s",
+				 (long long)run_id, err->message);
 		err_clear(err);
 		timing(tm, "purge_ms", now_ms() - t);
-		json_object_set_new(tm, "purged_rows", json_integer((json_int_t)purged));
+		json_object_set_new(tm, "dropped_generations", json_integer((json_int_t)dropped));
 		ok = true;
 	}
-	/* The run failed: its flip never happened, so the deletion is undone. */
-	if (data2 && !db_scores_purge_finish(data2, false, &purged, &perr))
-		log_warn("scoring: run %lld: rolling back the purge failed", (long long)run_id);
 	scoring_result_free(&r);
 out:
 	timing(tm, "total_ms", now_ms() - t0);
