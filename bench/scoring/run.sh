@@ -104,6 +104,7 @@ field() { node -e 'let v=JSON.parse(require("fs").readFileSync(0));for(const k o
 # the machine is shared, so wall times move with other people's load.
 cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
 cpus() { for p in "$@"; do cpu "$p"; echo; done | awk '{s += $1} END {printf "%.2f", s}'; }
+echo "== PostgreSQL $(psql -Atc "SHOW server_version" | cut -d' ' -f1), shared_buffers $(psql -Atc "SHOW shared_buffers"); cohortd $(git rev-parse --short HEAD)"
 echo "== 1. full scoring runs (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 runs=3; [ -z "$ONLY" ] || runs=1
 for i in $(seq $runs); do
@@ -142,13 +143,13 @@ fi
 for rep in $(seq "$REPEAT"); do
 echo "== 4. GET /v1/persons/{id}, 32 concurrent clients, ${DUR}s, pass $rep of $REPEAT (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 [ "$rep" -gt 1 ] || get -o /dev/null "$B/v1/persons/u1"   # the pool's connections and statements warm up
-qp=$(psql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = 'cohortd-query'")
+qp=$(psql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = 'cohortd-profiles'")
 c0=$(cpu "$SRV"); q0=$(cpus $qp)
 RK=$RK N_PERSONS=$N wrk -t2 -c32 -d"${DUR}s" --latency -s bench/scoring/persons.lua "$B" >"$tmp/wrk.txt"
 sed -n '/Latency Distribution/,$p' "$tmp/wrk.txt"
-qp=$(psql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = 'cohortd-query'")
+qp=$(psql -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = 'cohortd-profiles'")
 q1=$(cpus $qp)
 reqs=$(awk '/requests in/ {print $1}' "$tmp/wrk.txt")
-echo "CPU per request: cohortd $(awk -v a="$(cpu "$SRV")" -v b="$c0" -v n="$reqs" 'BEGIN{printf "%.0f", (a-b)/n*1e6}') us, query backends $(awk -v a="$q1" -v b="$q0" -v n="$reqs" 'BEGIN{printf "%.0f", (a-b)/n*1e6}') us (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "CPU per request: cohortd $(awk -v a="$(cpu "$SRV")" -v b="$c0" -v n="$reqs" 'BEGIN{printf "%.0f", (a-b)/n*1e6}') us, profile backends $(awk -v a="$q1" -v b="$q0" -v n="$reqs" 'BEGIN{printf "%.0f", (a-b)/n*1e6}') us (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 done
 echo "cohortd peak RSS: $(awk '/VmHWM/ {print $2/1024 " MB"}' "/proc/$SRV/status")"
