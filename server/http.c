@@ -40,6 +40,8 @@ struct http_server {
 	struct app *app;
 	const struct http_route *routes;
 	atomic_long in_flight;
+	uint64_t id_base;          /* random per process: request ids of two processes differ */
+	atomic_uint_least64_t id_seq;
 };
 
 struct request {
@@ -67,19 +69,27 @@ static int64_t wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Accept a client's X-Request-Id when it is short and plain, else make one. */
-static void set_request_id(char *out, size_t cap, const char *given)
+/* Accept a client's X-Request-Id when it is short and plain, else make one:
+ * splitmix64 of the process's random base plus a counter, a bijection, so
+ * ids never repeat within a process and look random. (Drawing 8 bytes from
+ * the OpenSSL RNG per request cost 4% of a profile request's CPU.) */
+static void set_request_id(struct http_server *srv, char *out, size_t cap, const char *given)
 {
-	uint8_t rnd[8];
+	uint64_t z;
+	uint8_t b[8];
 
 	if (given && *given && strlen(given) < cap && strspn(given,
 	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") == strlen(given)) {
 		strcpy(out, given);
 		return;
 	}
-	if (!crypto_random(rnd, sizeof(rnd)))
-		memset(rnd, 0, sizeof(rnd));
-	crypto_hex(rnd, sizeof(rnd), out);
+	z = srv->id_base + 0x9E3779B97F4A7C15ULL * atomic_fetch_add(&srv->id_seq, 1);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	z ^= z >> 31;
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(z >> (56 - 8 * i));
+	crypto_hex(b, sizeof(b), out);
 }
 
 static const char *lookup(void *ctx, enum http_lookup kind, const char *name)
@@ -406,7 +416,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		rq->req.each_query = each_query;
 		rq->req.ctx = c;
 		rq->req.received_us = wall_us();
-		set_request_id(rq->req.request_id, sizeof(rq->req.request_id),
+		set_request_id(srv, rq->req.request_id, sizeof(rq->req.request_id),
 			       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id"));
 		check_headers(srv, c, rq);
 		/* Refuse a declared oversize body before reading it (MHD drops the upload). */
@@ -477,6 +487,9 @@ struct http_server *http_start(struct app *app, const struct http_route *routes,
 	srv->app = app;
 	srv->routes = routes;
 	atomic_init(&srv->in_flight, 0);
+	atomic_init(&srv->id_seq, 0);
+	if (!crypto_random((uint8_t *)&srv->id_base, sizeof(srv->id_base)))
+		srv->id_base = (uint64_t)wall_us();
 	srv->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
 			MHD_USE_ITC |

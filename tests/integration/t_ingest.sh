@@ -6,6 +6,8 @@ new_db; start_server || finish
 # --- health, ready, request ids, openapi ---
 req GET /health;  check_eq "GET /health is 200" 200 "$STATUS"
 check_match "every response has X-Request-Id" 'X-Request-Id: [0-9a-f]{16}' "$HDRS"
+ids=$(for _ in $(seq 50); do curl -s -D - -o /dev/null "$BASE/health" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-request-id" {print $2}'; done)
+check_eq "50 requests, 50 different request ids" "50 50" "$(wc -l <<<"$ids") $(sort -u <<<"$ids" | wc -l)"
 req GET /health "" -H 'X-Request-Id: client-id-42'
 check_match "a client X-Request-Id is echoed" 'X-Request-Id: client-id-42' "$HDRS"
 req GET /ready;   check_eq "GET /ready is 200 when migrated" 200 "$STATUS"
