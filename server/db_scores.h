@@ -229,13 +229,25 @@ struct sc_profiles;
 bool db_scores_profiles(struct db *db, size_t n, const int64_t *project_ids,
 			const char *const *distinct_ids, struct sc_profiles **out, int32_t *rows,
 			struct app_err *err) MUST_CHECK;
-/* The profile in row `row` (new reference, NULL when out of memory):
- * person_id, distinct_ids, merged_person_ids, first_seen, last_seen, traits,
- * scores (null before the first run). *ltv_fit: the project has a usable
- * BG/NBD fit (model_runs), i.e. the profile's predictions need
- * ltv_person_json; without one they are null. Safe to call from several
- * threads at once on one result. */
-json_t *db_scores_profile_json(const struct sc_profiles *b, int32_t row, bool *ltv_fit);
+/* Row `row` of a batch as text (PostgreSQL's output, NULL = SQL NULL),
+ * pointing into the result: valid until db_scores_profiles_free. Safe to
+ * call from several threads at once on one result. */
+#define SC_SCORE_COLS 25
+struct sc_profile_row {
+	const char *person_id;
+	const char *distinct_ids, *merged_person_ids, *traits; /* JSON text */
+	const char *first_seen, *last_seen; /* 2026-01-02T03:04:05.123456Z */
+	/* run_id computed_at first_active last_active paid_orders
+	 * rfm_recency_days rfm_frequency rfm_monetary rfm_r rfm_f rfm_m rfm_fm
+	 * rfm11 rfm8 lifecycle value_tier aipl aarrr referrals ltv_historical
+	 * p_alive expected_purchases_30d expected_purchases_90d
+	 * expected_purchases_365d clv_predicted; run_id NULL = not scored yet */
+	const char *score[SC_SCORE_COLS];
+	/* the project has a usable BG/NBD fit (model_runs): the profile's
+	 * predictions need ltv_person_json; without one they are null */
+	bool ltv_fit;
+};
+void db_scores_profile_row(const struct sc_profiles *b, int32_t row, struct sc_profile_row *out);
 void db_scores_profiles_free(struct sc_profiles *b);
 
 #endif

@@ -337,15 +337,20 @@ bool db_scores_profiles(struct db *db, size_t n, const int64_t *project_ids,
 	return true;
 }
 
-json_t *db_scores_profile_json(const struct sc_profiles *b, int32_t row, bool *ltv_fit)
+void db_scores_profile_row(const struct sc_profiles *b, int32_t row, struct sc_profile_row *out)
 {
 	const PGresult *res = b->res;
-
-	*ltv_fit = strcmp(PQgetvalue(res, row, 32), "t") == 0;
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "person_id", j_int(res, row, 1),
-			 "distinct_ids", j_json(res, row, 5), "merged_person_ids", j_json(res, row, 6),
-			 "first_seen", j_str(res, row, 2), "last_seen", j_str(res, row, 3), "traits",
-			 j_json(res, row, 4), "scores", score_json(res, row, 7));
+#define TXT(c) (PQgetisnull(res, row, (c)) ? NULL : PQgetvalue(res, row, (c)))
+	out->person_id = TXT(1);
+	out->first_seen = TXT(2);
+	out->last_seen = TXT(3);
+	out->traits = TXT(4);
+	out->distinct_ids = TXT(5);
+	out->merged_person_ids = TXT(6);
+	for (int i = 0; i < SC_SCORE_COLS; i++)
+		out->score[i] = TXT(7 + i);
+	out->ltv_fit = strcmp(PQgetvalue(res, row, 7 + SC_SCORE_COLS), "t") == 0;
+#undef TXT
 }
 
 void db_scores_profiles_free(struct sc_profiles *b)

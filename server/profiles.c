@@ -7,7 +7,7 @@
  * head of the queue (up to PROFILES_BATCH, usually its own request among
  * them), runs one statement for all of them and wakes them, until its own
  * request is answered; then it hands its slot to the oldest queued request,
- * so the queue is served in arrival order. Each request builds its JSON itself
+ * so the queue is served in arrival order. Each request renders its answer
  * from the shared result (on its own thread, in parallel); the last one
  * frees the result.
  *
@@ -174,14 +174,15 @@ static void pass_slot(struct profiles *pf, struct waiter *w)
 	}
 }
 
-bool profiles_get(struct profiles *pf, int64_t project_id, const char *distinct_id, json_t **out,
-		  bool *found, bool *ltv_fit, struct app_err *err)
+bool profiles_get(struct profiles *pf, int64_t project_id, const char *distinct_id,
+		  profiles_render render, void *arg, bool *found, struct app_err *err)
 {
 	struct waiter w = { .project_id = project_id, .id = distinct_id };
 	bool leading;
 
-	*out = NULL;
-	*found = *ltv_fit = false;
+	bool ok = true;
+
+	*found = false;
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
 	pthread_mutex_lock(&pf->mu);
@@ -241,14 +242,15 @@ bool profiles_get(struct profiles *pf, int64_t project_id, const char *distinct_
 		return false;
 	}
 	if (w.row >= 0) {
+		struct sc_profile_row row;
+
 		*found = true;
-		*out = db_scores_profile_json(w.b->rows, w.row, ltv_fit);
+		db_scores_profile_row(w.b->rows, w.row, &row);
+		ok = render(&row, arg);
 	}
 	if (atomic_fetch_sub(&w.b->refs, 1) == 1) {
 		db_scores_profiles_free(w.b->rows);
 		free(w.b);
 	}
-	if (*found && !*out)
-		return err_set(err, 500, "internal", NULL, "out of memory");
-	return true;
+	return ok || err_set(err, 500, "internal", NULL, "out of memory");
 }

@@ -9,8 +9,8 @@
  * cost more than the handful of index lookups of one profile.
  *
  *     struct profiles *pf = profiles_new(conninfo, 2, 30000);
- *     json_t *j; bool found, ltv_fit;
- *     if (profiles_get(pf, project_id, "user-42", &j, &found, &ltv_fit, &err)) ...
+ *     bool found;
+ *     if (profiles_get(pf, project_id, "user-42", render, arg, &found, &err)) ...
  *     profiles_free(pf);
  */
 #ifndef PROFILES_H
@@ -18,8 +18,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-
-#include <jansson.h>
 
 #include "server/err.h"
 
@@ -33,10 +31,15 @@ struct profiles;
 struct profiles *profiles_new(const char *conninfo, int conns, int statement_timeout_ms);
 void profiles_free(struct profiles *pf);
 
-/* The profile of distinct_id in project_id as db_scores_profile_json
- * describes it (*out new reference, NULL with *found false when the id is
- * unknown). False with err set when the database failed. */
-bool profiles_get(struct profiles *pf, int64_t project_id, const char *distinct_id, json_t **out,
-		  bool *found, bool *ltv_fit, struct app_err *err);
+/* Called with the profile of distinct_id while its batch's result is held
+ * (the row's strings die after it returns). False = out of memory. */
+struct sc_profile_row;
+typedef bool (*profiles_render)(const struct sc_profile_row *row, void *arg);
+
+/* Read the profile of distinct_id in project_id and hand it to render.
+ * *found false (render not called) when the id is unknown. False with err
+ * set when the database failed or render did. */
+bool profiles_get(struct profiles *pf, int64_t project_id, const char *distinct_id,
+		  profiles_render render, void *arg, bool *found, struct app_err *err);
 
 #endif

@@ -156,8 +156,12 @@ void scoring_segment_codes(const struct score_config *cfg, const char *kind, con
 			   char *buf, size_t cap);
 
 /* Add human labels (names, Chinese labels) next to the codes of a stored
- * scores object as produced by db_scores_page / db_scores_profile_json. */
+ * scores object as produced by db_scores_page. */
 void scoring_decorate(json_t *scores);
+/* The label of segment code `code` of field "rfm11", "rfm8", "lifecycle" or
+ * "aipl" (NULL when none), and in *key (may be NULL) the key it goes under:
+ * rfm11_name, rfm8_label_zh, lifecycle_label_zh, aipl_label_zh. */
+const char *scoring_label(const char *field, const char *code, const char **key);
 
 /* ---- a stored run ---------------------------------------------------------- */
 

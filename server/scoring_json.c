@@ -447,18 +447,6 @@ void scoring_segment_codes(const struct score_config *cfg, const char *kind, con
 }
 
 /* Set `key` in obj to the name of the code stored under `code_key`. */
-static void label(json_t *obj, const char *code_key, const char *key,
-		  const char *(*code_of)(int), const char *(*label_of)(int), int n)
-{
-	const char *code = json_string_value(json_object_get(obj, code_key));
-
-	for (int v = 0; code && v < n; v++)
-		if (code_of(v) && strcmp(code_of(v), code) == 0) {
-			json_object_set_new(obj, key, json_string(label_of(v)));
-			return;
-		}
-}
-
 static const char *rfm11_code_i(int v) { return rfm11_code(v); }
 static const char *rfm11_name_i(int v) { return rfm11_name(v); }
 static const char *rfm8_code_i(int v) { return rfm8_code(v); }
@@ -468,6 +456,41 @@ static const char *stages_label_i(int v) { return stages_label_zh(v); }
 static const char *aipl_code_i(int v) { return aipl_code(v); }
 static const char *aipl_label_i(int v) { return aipl_label_zh(v); }
 
+static const struct {
+	const char *field, *key;
+	const char *(*code_of)(int);
+	const char *(*label_of)(int);
+	int n;
+} labels[] = {
+	{ "rfm11", "rfm11_name", rfm11_code_i, rfm11_name_i, RFM11_N_SEGMENTS },
+	{ "rfm8", "rfm8_label_zh", rfm8_code_i, rfm8_label_i, RFM8_N_SEGMENTS },
+	{ "lifecycle", "lifecycle_label_zh", stages_code_i, stages_label_i, STAGES_N },
+	{ "aipl", "aipl_label_zh", aipl_code_i, aipl_label_i, AIPL_N },
+};
+
+const char *scoring_label(const char *field, const char *code, const char **key)
+{
+	for (size_t k = 0; code && k < sizeof(labels) / sizeof(labels[0]); k++) {
+		if (strcmp(labels[k].field, field) != 0)
+			continue;
+		for (int v = 0; v < labels[k].n; v++)
+			if (labels[k].code_of(v) && strcmp(labels[k].code_of(v), code) == 0) {
+				if (key)
+					*key = labels[k].key;
+				return labels[k].label_of(v);
+			}
+	}
+	return NULL;
+}
+
+static void label(json_t *obj, const char *field)
+{
+	const char *key, *l = scoring_label(field, json_string_value(json_object_get(obj, field)), &key);
+
+	if (l)
+		json_object_set_new(obj, key, json_string(l));
+}
+
 void scoring_decorate(json_t *scores)
 {
 	json_t *rfm = json_object_get(scores, "rfm");
@@ -475,9 +498,9 @@ void scoring_decorate(json_t *scores)
 	if (!json_is_object(scores))
 		return;
 	if (json_is_object(rfm)) {
-		label(rfm, "rfm11", "rfm11_name", rfm11_code_i, rfm11_name_i, RFM11_N_SEGMENTS);
-		label(rfm, "rfm8", "rfm8_label_zh", rfm8_code_i, rfm8_label_i, RFM8_N_SEGMENTS);
+		label(rfm, "rfm11");
+		label(rfm, "rfm8");
 	}
-	label(scores, "lifecycle", "lifecycle_label_zh", stages_code_i, stages_label_i, STAGES_N);
-	label(scores, "aipl", "aipl_label_zh", aipl_code_i, aipl_label_i, AIPL_N);
+	label(scores, "lifecycle");
+	label(scores, "aipl");
 }

@@ -1,0 +1,1 @@
+test_jtext_SRCS := server/jtext.c
