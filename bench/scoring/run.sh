@@ -97,6 +97,11 @@ COHORTD_LISTEN=127.0.0.1:$port COHORTD_LOG_LEVEL=warn "$BUILD/cohortd" serve >"$
 SRV=$!
 B=http://127.0.0.1:$port
 for _ in $(seq 600); do curl -sf "$B/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+# The in-memory event store loads at start-up (a few CPU-seconds here, in
+# cohortd and PostgreSQL): wait for it, or run 1 measures it too.
+t=$(date +%s%N)
+for _ in $(seq 1200); do curl -s "$B/metrics" | grep -q '^cohortd_store_ready 1' && break; sleep 0.1; done
+echo "== store ready $(( ($(date +%s%N) - t) / 1000000 )) ms after /ready"
 get() { curl -s -H "Authorization: Bearer $RK" "$@"; }
 field() { node -e 'let v=JSON.parse(require("fs").readFileSync(0));for(const k of process.argv[1].split("."))v=v[k];console.log(typeof v==="object"?JSON.stringify(v):v)' "$1"; }
 
