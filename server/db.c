@@ -76,6 +76,92 @@ PGresult *db_params(struct db *db, const char *sql, int n, const char *const *va
 	return db_check(db, res, want, what, err) ? res : NULL;
 }
 
+static bool pipe_prepare(struct db *db, const struct db_pipe *st, char *name, size_t cap,
+			 struct app_err *err)
+{
+	PGresult *res;
+
+	snprintf(name, cap, "cohortd_p%d", st->prep);
+	if (db->prepared & (1u << (st->prep - 1)))
+		return true;
+	res = PQprepare(db->conn, name, st->sql, st->n, NULL);
+	if (!db_check(db, res, PGRES_COMMAND_OK, st->what, err))
+		return false;
+	PQclear(res);
+	db->prepared |= 1u << (st->prep - 1);
+	return true;
+}
+
+bool db_pipeline(struct db *db, struct db_pipe *st, int n, struct app_err *err)
+{
+	char name[24];
+	bool ok = true, sent = true;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		st[i].res = NULL;
+		if (st[i].prep && !pipe_prepare(db, &st[i], name, sizeof(name), err))
+			return false;
+	}
+	if (PQenterPipelineMode(db->conn) != 1) {
+		db->broken = true;
+		return err_set(err, 503, "db_unavailable", NULL, "database connection lost");
+	}
+	for (i = 0; sent && i < n; i++) {
+		if (st[i].prep) {
+			snprintf(name, sizeof(name), "cohortd_p%d", st[i].prep);
+			sent = PQsendQueryPrepared(db->conn, name, st[i].n, st[i].vals, NULL, NULL, 0);
+		} else {
+			sent = PQsendQueryParams(db->conn, st[i].sql, st[i].n, NULL, st[i].vals, NULL,
+						 NULL, 0);
+		}
+	}
+	if (!sent || PQpipelineSync(db->conn) != 1) {
+		log_error("db: pipeline send failed: %s", PQerrorMessage(db->conn));
+		db->broken = true; /* results would be out of step: drop the connection */
+		PQexitPipelineMode(db->conn);
+		return err_set(err, 503, "db_unavailable", NULL, "database connection lost");
+	}
+	for (i = 0; i < n; i++) {
+		PGresult *res = PQgetResult(db->conn), *extra;
+
+		if (!res) {
+			db->broken = true;
+			ok = ok && err_set(err, 503, "db_unavailable", NULL, "database connection lost");
+			break;
+		}
+		while ((extra = PQgetResult(db->conn)) != NULL) /* the NULL ending each query */
+			PQclear(extra);
+		if (!ok || PQresultStatus(res) == PGRES_PIPELINE_ABORTED) {
+			PQclear(res);
+			continue;
+		}
+		if (!db_check(db, res, st[i].want, st[i].what, err)) {
+			ok = false;
+			continue;
+		}
+		if (st[i].keep)
+			st[i].res = res;
+		else
+			PQclear(res);
+	}
+	/* The sync point, then back to normal mode. */
+	for (PGresult *res; !db->broken && (res = PQgetResult(db->conn)) != NULL;) {
+		bool sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+		PQclear(res);
+		if (sync)
+			break;
+	}
+	if (PQexitPipelineMode(db->conn) != 1)
+		db->broken = true;
+	if (!ok)
+		for (i = 0; i < n; i++) {
+			PQclear(st[i].res);
+			st[i].res = NULL;
+		}
+	return ok;
+}
+
 /* Server NOTICEs ("relation already exists, skipping") go to the debug log. */
 static void on_notice(void *arg, const char *message)
 {

@@ -127,124 +127,105 @@ struct ingest_ctx {
 	struct app_err *err;
 };
 
-static bool lock_and_load(struct ingest_ctx *c, const struct proj_rows *pr,
-			  struct ident_known **known, int *n_known, PGresult **res_out)
-{
-	static const char lock_sql[] = "SELECT pg_advisory_xact_lock(1668247156, $1::int)";
-	static const char load_sql[] =
-		"SELECT i.distinct_id, i.person_id, coalesce(o.person_id, i.person_id)"
-		"  FROM identities i LEFT JOIN person_overrides o"
-		"    ON o.project_id = i.project_id AND o.old_person_id = i.person_id"
-		" WHERE i.project_id = $1::bigint AND i.distinct_id = ANY($2::text[])";
-	struct abuf *ids = &c->a[A_IDS];
-	const char *vals[2] = { c->project, NULL };
-	PGresult *res;
-	int n;
+/* Statements of the identity path, prepared once per writer connection
+ * (db_pipeline's prep numbers). */
+enum { P_LOCK = 1, P_LOAD, P_RESERVE, P_IDS, P_MERGE, P_EVENTS, P_PERSONS };
 
-	res = db_params(c->db, lock_sql, 1, vals, PGRES_TUPLES_OK, "identity lock", c->err);
-	if (!res)
-		return false;
-	PQclear(res);
+static const char lock_sql[] = "SELECT pg_advisory_xact_lock(1668247156, $1::int)";
+static const char load_sql[] =
+	"SELECT i.distinct_id, i.person_id, coalesce(o.person_id, i.person_id)"
+	"  FROM identities i LEFT JOIN person_overrides o"
+	"    ON o.project_id = i.project_id AND o.old_person_id = i.person_id"
+	" WHERE i.project_id = $1::bigint AND i.distinct_id = ANY($2::text[])";
+/* Person ids for the ids the cache does not know: at most that many new
+ * persons, possibly fewer (an id known to the database but not cached);
+ * the unused ones are gaps in the sequence, as after any rollback. */
+static const char reserve_sql[] = "SELECT nextval('person_id_seq') FROM generate_series(1, $1::int)";
+
+/*
+ * Round trip 1: [BEGIN,] the project's identity lock, the known ids, and
+ * person ids reserved for new ones, as one pipeline. The load runs after
+ * the lock is held (its own statement, its own snapshot), so it sees every
+ * identity committed before.
+ */
+static bool lock_and_load(struct ingest_ctx *c, const struct proj_rows *pr, bool begin,
+			  struct ident_known **known, int *n_known, PGresult **res_out,
+			  PGresult **reserved)
+{
+	struct abuf *ids = &c->a[A_IDS];
+	const char *lv[1] = { c->project }, *dv[2] = { c->project, NULL }, *rv[1];
+	char cnt[16];
+	int n, misses = 0;
+	int64_t pid;
+
 	ab_begin(ids);
 	for (int i = 0; i < pr->n; i++) {
 		const struct ingest_row *r = pr->rows[i];
-		if (r->user_id)
-			ab_str(ids, r->user_id);
-		if (r->anonymous_id)
-			ab_str(ids, r->anonymous_id);
-		if (r->previous_id)
-			ab_str(ids, r->previous_id);
+		const char *id3[3] = { r->user_id, r->anonymous_id, r->previous_id };
+		for (int k = 0; k < 3; k++)
+			if (id3[k]) {
+				ab_str(ids, id3[k]);
+				misses += !c->cache || !idcache_get(c->cache, pr->project_id, id3[k], &pid);
+			}
 	}
-	vals[1] = ab_end(ids);
-	if (!vals[1])
+	dv[1] = ab_end(ids);
+	if (!dv[1])
 		return err_set(c->err, 500, "internal", NULL, "out of memory");
-	res = db_params(c->db, load_sql, 2, vals, PGRES_TUPLES_OK, "identity load", c->err);
-	if (!res)
+	snprintf(cnt, sizeof(cnt), "%d", misses);
+	rv[0] = cnt;
+	struct db_pipe st[4] = {
+		{ "BEGIN", 0, 0, NULL, PGRES_COMMAND_OK, "begin", false, NULL },
+		{ lock_sql, P_LOCK, 1, lv, PGRES_TUPLES_OK, "identity lock", false, NULL },
+		{ load_sql, P_LOAD, 2, dv, PGRES_TUPLES_OK, "identity load", true, NULL },
+		{ reserve_sql, P_RESERVE, 1, rv, PGRES_TUPLES_OK, "person ids", true, NULL },
+	};
+	if (!db_pipeline(c->db, begin ? st : st + 1, begin ? 4 : 3, c->err))
 		return false;
-	n = PQntuples(res);
+	*res_out = st[2].res;
+	*reserved = st[3].res;
+	n = PQntuples(st[2].res);
 	*known = calloc((size_t)n + 1, sizeof(**known));
-	if (!*known) {
-		PQclear(res);
+	if (!*known)
 		return err_set(c->err, 500, "internal", NULL, "out of memory");
-	}
 	for (int i = 0; i < n; i++) {
-		(*known)[i].distinct_id = PQgetvalue(res, i, 0);
-		(*known)[i].person_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-		(*known)[i].effective_id = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+		(*known)[i].distinct_id = PQgetvalue(st[2].res, i, 0);
+		(*known)[i].person_id = strtoll(PQgetvalue(st[2].res, i, 1), NULL, 10);
+		(*known)[i].effective_id = strtoll(PQgetvalue(st[2].res, i, 2), NULL, 10);
 	}
 	*n_known = n;
-	*res_out = res; /* keeps the distinct_id strings alive */
 	return true;
 }
 
-static bool new_persons(struct ingest_ctx *c, struct ident_result *ir)
+/* Number the new persons from the reserved ids; should the reservation
+ * fall short (it cannot, but a miscount must not corrupt anything), ask
+ * for the rest. */
+static bool new_persons(struct ingest_ctx *c, struct ident_result *ir, const PGresult *reserved)
 {
-	static const char sql[] = "SELECT nextval('person_id_seq') FROM generate_series(1, $1::int)";
-	char cnt[16];
-	const char *vals[1] = { cnt };
+	int have = PQntuples(reserved), k = 0;
 	int64_t *ids;
-	PGresult *res;
+	PGresult *more = NULL;
 
 	if (ir->n_new_persons == 0)
 		return true;
-	snprintf(cnt, sizeof(cnt), "%d", ir->n_new_persons);
-	res = db_params(c->db, sql, 1, vals, PGRES_TUPLES_OK, "person ids", c->err);
-	if (!res)
-		return false;
+	if (have < ir->n_new_persons) {
+		char cnt[16];
+		const char *v[1] = { cnt };
+		snprintf(cnt, sizeof(cnt), "%d", ir->n_new_persons - have);
+		if (!(more = db_params(c->db, reserve_sql, 1, v, PGRES_TUPLES_OK, "person ids", c->err)))
+			return false;
+	}
 	ids = calloc((size_t)ir->n_new_persons, sizeof(*ids));
 	if (!ids) {
-		PQclear(res);
+		PQclear(more);
 		return err_set(c->err, 500, "internal", NULL, "out of memory");
 	}
-	for (int i = 0; i < ir->n_new_persons && i < PQntuples(res); i++)
-		ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-	PQclear(res);
+	for (int i = 0; i < have && k < ir->n_new_persons; i++)
+		ids[k++] = strtoll(PQgetvalue(reserved, i, 0), NULL, 10);
+	for (int i = 0; more && i < PQntuples(more) && k < ir->n_new_persons; i++)
+		ids[k++] = strtoll(PQgetvalue(more, i, 0), NULL, 10);
+	PQclear(more);
 	ident_renumber(ir, ids);
 	free(ids);
-	return true;
-}
-
-static bool write_identities(struct ingest_ctx *c, const struct ident_result *ir)
-{
-	static const char ins_sql[] =
-		"INSERT INTO identities (project_id, distinct_id, person_id)"
-		" SELECT $1::bigint, d, p FROM unnest($2::text[], $3::bigint[]) AS u(d, p)";
-	static const char merge_sql[] =
-		"WITH flat AS (UPDATE person_overrides SET person_id = $3::bigint"
-		"               WHERE project_id = $1::bigint AND person_id = $2::bigint)"
-		" INSERT INTO person_overrides (project_id, old_person_id, person_id)"
-		" VALUES ($1::bigint, $2::bigint, $3::bigint)"
-		" ON CONFLICT (project_id, old_person_id) DO UPDATE SET person_id = EXCLUDED.person_id";
-	const char *vals[3] = { c->project, NULL, NULL };
-	PGresult *res;
-
-	if (ir->n_new_ids > 0) {
-		ab_begin(&c->a[A_IDS]);
-		ab_begin(&c->a[A_IDPERSONS]);
-		for (int i = 0; i < ir->n_new_ids; i++) {
-			ab_str(&c->a[A_IDS], ir->new_ids[i].distinct_id);
-			ab_int(&c->a[A_IDPERSONS], ir->new_ids[i].person_id);
-		}
-		vals[1] = ab_end(&c->a[A_IDS]);
-		vals[2] = ab_end(&c->a[A_IDPERSONS]);
-		if (!vals[1] || !vals[2])
-			return err_set(c->err, 500, "internal", NULL, "out of memory");
-		res = db_params(c->db, ins_sql, 3, vals, PGRES_COMMAND_OK, "identities", c->err);
-		if (!res)
-			return false;
-		PQclear(res);
-	}
-	for (int i = 0; i < ir->n_merges; i++) {
-		char old[24], to[24];
-		snprintf(old, sizeof(old), "%lld", (long long)ir->merges[i].old_person);
-		snprintf(to, sizeof(to), "%lld", (long long)ir->merges[i].person);
-		vals[1] = old;
-		vals[2] = to;
-		res = db_params(c->db, merge_sql, 3, vals, PGRES_COMMAND_OK, "person merge", c->err);
-		if (!res)
-			return false;
-		PQclear(res);
-	}
 	return true;
 }
 
@@ -384,29 +365,91 @@ static void keep_returned(struct ingest_ctx *c, PGresult *res)
 		PQclear(res);
 }
 
-static bool write_events(struct ingest_ctx *c, const struct proj_rows *pr, const int64_t *recv,
-			 const struct ident_result *ir)
-{
-	static const char ev_sql[] = EVENTS_INSERT;
-	static const char person_sql[] = PERSONS_UPSERT("$2", "$3", "$4");
-	const char *vals[14], *pv[4];
-	PGresult *res;
+static const char ids_sql[] =
+	"INSERT INTO identities (project_id, distinct_id, person_id)"
+	" SELECT $1::bigint, d, p FROM unnest($2::text[], $3::bigint[]) AS u(d, p)";
+static const char merge_sql[] =
+	"WITH flat AS (UPDATE person_overrides SET person_id = $3::bigint"
+	"               WHERE project_id = $1::bigint AND person_id = $2::bigint)"
+	" INSERT INTO person_overrides (project_id, old_person_id, person_id)"
+	" VALUES ($1::bigint, $2::bigint, $3::bigint)"
+	" ON CONFLICT (project_id, old_person_id) DO UPDATE SET person_id = EXCLUDED.person_id";
+static const char ev_sql[] = EVENTS_INSERT;
+static const char person_sql[] = PERSONS_UPSERT("$2", "$3", "$4");
 
-	if (!event_arrays(c, pr, recv, ir->person_of_msg, vals))
-		return false;
-	res = db_params(c->db, ev_sql, 13, vals, PGRES_TUPLES_OK, "insert events", c->err);
-	if (!res)
-		return false;
-	keep_returned(c, res);
+/*
+ * Round trip 2: new identities, merges, persons, events [and COMMIT] as one
+ * pipeline. The events INSERT comes last of the large statements: its
+ * RETURNING rows are the only large result, and by then every large
+ * parameter has been sent (see db_pipeline).
+ */
+static bool write_all(struct ingest_ctx *c, const struct proj_rows *pr, const int64_t *recv,
+		      const struct ident_result *ir, bool commit)
+{
+	const char *iv[3] = { c->project, NULL, NULL }, *vals[14], *pv[4];
+	char (*mv)[2][24] = NULL;
+	const char **mvals = NULL;
+	struct db_pipe *st;
+	int n = 0;
+	bool ok;
+
+	st = calloc((size_t)ir->n_merges + 4, sizeof(*st));
+	if (ir->n_merges > 0) {
+		mv = calloc((size_t)ir->n_merges, sizeof(*mv));
+		mvals = calloc((size_t)ir->n_merges * 3, sizeof(*mvals));
+	}
+	if (!st || (ir->n_merges > 0 && (!mv || !mvals))) {
+		ok = err_set(c->err, 500, "internal", NULL, "out of memory");
+		goto out;
+	}
+	if (ir->n_new_ids > 0) {
+		ab_begin(&c->a[A_IDS]);
+		ab_begin(&c->a[A_IDPERSONS]);
+		for (int i = 0; i < ir->n_new_ids; i++) {
+			ab_str(&c->a[A_IDS], ir->new_ids[i].distinct_id);
+			ab_int(&c->a[A_IDPERSONS], ir->new_ids[i].person_id);
+		}
+		iv[1] = ab_end(&c->a[A_IDS]);
+		iv[2] = ab_end(&c->a[A_IDPERSONS]);
+		if (!iv[1] || !iv[2]) {
+			ok = err_set(c->err, 500, "internal", NULL, "out of memory");
+			goto out;
+		}
+		st[n++] = (struct db_pipe){ ids_sql, P_IDS, 3, iv, PGRES_COMMAND_OK, "identities",
+					    false, NULL };
+	}
+	for (int i = 0; i < ir->n_merges; i++) {
+		snprintf(mv[i][0], sizeof(mv[i][0]), "%lld", (long long)ir->merges[i].old_person);
+		snprintf(mv[i][1], sizeof(mv[i][1]), "%lld", (long long)ir->merges[i].person);
+		mvals[3 * i] = c->project;
+		mvals[3 * i + 1] = mv[i][0];
+		mvals[3 * i + 2] = mv[i][1];
+		st[n++] = (struct db_pipe){ merge_sql, P_MERGE, 3, mvals + 3 * i, PGRES_COMMAND_OK,
+					    "person merge", false, NULL };
+	}
+	if (!event_arrays(c, pr, recv, ir->person_of_msg, vals)) {
+		ok = false;
+		goto out;
+	}
 	pv[0] = vals[0];
 	pv[1] = vals[1];
 	pv[2] = vals[8];
 	pv[3] = vals[13];
-	res = db_params(c->db, person_sql, 4, pv, PGRES_COMMAND_OK, "upsert persons", c->err);
-	if (!res)
-		return false;
-	PQclear(res);
-	return true;
+	st[n++] = (struct db_pipe){ person_sql, P_PERSONS, 4, pv, PGRES_COMMAND_OK, "upsert persons",
+				    false, NULL };
+	st[n++] = (struct db_pipe){ ev_sql, P_EVENTS, 13, vals, PGRES_TUPLES_OK, "insert events",
+				    true, NULL };
+	if (commit)
+		st[n++] = (struct db_pipe){ "COMMIT", 0, 0, NULL, PGRES_COMMAND_OK, "commit", false,
+					    NULL };
+	ok = db_pipeline(c->db, st, n, c->err);
+	if (ok)
+		keep_returned(c, st[n - 1 - commit].res);
+out:
+	free(st);
+	free(mv);
+	free(mvals);
+	return ok;
 }
 
 /*
@@ -441,17 +484,20 @@ static bool fast_write(struct ingest_ctx *c, const struct proj_rows *pr, const i
 	return true;
 }
 
-static bool ingest_project(struct ingest_ctx *c, const struct proj_rows *pr, const int64_t *recv)
+/* One project's rows on the identity path: two round trips; the second
+ * also commits when `commit` (the group's last project, no orders). */
+static bool ingest_project(struct ingest_ctx *c, const struct proj_rows *pr, const int64_t *recv,
+			   bool begin, bool commit)
 {
 	struct ident_known *known = NULL;
 	struct ident_msg *msgs = NULL;
 	struct ident_result ir = { 0 };
-	PGresult *known_res = NULL;
+	PGresult *known_res = NULL, *reserved = NULL;
 	int n_known = 0;
 	bool ok = false;
 
 	snprintf(c->project, sizeof(c->project), "%lld", (long long)pr->project_id);
-	if (!lock_and_load(c, pr, &known, &n_known, &known_res))
+	if (!lock_and_load(c, pr, begin, &known, &n_known, &known_res, &reserved))
 		goto out;
 	msgs = calloc((size_t)pr->n, sizeof(*msgs));
 	if (!msgs) {
@@ -468,7 +514,7 @@ static bool ingest_project(struct ingest_ctx *c, const struct proj_rows *pr, con
 		err_set(c->err, 500, "internal", NULL, "out of memory");
 		goto out;
 	}
-	ok = new_persons(c, &ir) && write_identities(c, &ir) && write_events(c, pr, recv, &ir);
+	ok = new_persons(c, &ir, reserved) && write_all(c, pr, recv, &ir, commit);
 	/* Remember the mappings; if the transaction later fails the whole
 	 * cache is cleared (db_ingest_commit), so no uncommitted id survives. */
 	for (int i = 0; ok && i < n_known; i++)
@@ -480,6 +526,7 @@ out:
 	free(msgs);
 	free(known);
 	PQclear(known_res);
+	PQclear(reserved);
 	return ok;
 }
 
@@ -568,8 +615,6 @@ bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, int3
 	}
 	/* Projects in ascending order: advisory locks are always taken in one order. */
 	qsort(sorted, (size_t)n, sizeof(*sorted), cmp_job_project);
-	if (!db_exec(db, "BEGIN", err))
-		goto out;
 	for (int i = 0; i < n;) {
 		struct proj_rows pr = { sorted[i]->project_id, rows, 0 };
 		int64_t *rv = recv;
@@ -581,10 +626,18 @@ bool db_ingest_commit(struct db *db, struct ingest_job *const *jobs, int n, int3
 			}
 			i++;
 		}
-		if (!ingest_project(&c, &pr, rv) || !apply_orders(db, sorted + first, i - first, err))
+		/* BEGIN rides with the first project's lock, COMMIT with the last
+		 * project's writes unless orders follow them. */
+		bool orders = false, last = i == n;
+		for (int k = first; k < i; k++)
+			orders = orders || sorted[k]->n_orders > 0;
+		if (!ingest_project(&c, &pr, rv, first == 0, last && !orders) ||
+		    !apply_orders(db, sorted + first, i - first, err))
+			goto out;
+		if (last && orders && !db_exec(db, "COMMIT", err))
 			goto out;
 	}
-	ok = db_exec(db, "COMMIT", err);
+	ok = true;
 out:
 	if (!ok) {
 		db_rollback(db);

@@ -13,6 +13,7 @@ struct db {
 	bool broken;      /* connection lost or in an unknown state: close, don't reuse */
 	int stmt_timeout; /* ms, reapplied on reconnect */
 	bool prepared_fast; /* db_ingest's fast statement is prepared on this connection */
+	uint32_t prepared;  /* db_pipeline statements prepared here (bit prep-1) */
 };
 
 /* Check res has status `want`; otherwise log the error with `what`, mark the
@@ -25,6 +26,29 @@ bool db_check(struct db *db, PGresult *res, ExecStatusType want, const char *wha
  * PQclears) or NULL with err set. Parameters are text, NULL = SQL NULL. */
 PGresult *db_params(struct db *db, const char *sql, int n, const char *const *vals,
 		    ExecStatusType want, const char *what, struct app_err *err);
+
+/* One statement of db_pipeline. */
+struct db_pipe {
+	const char *sql;
+	int prep;                 /* 0: unnamed; 1..32: prepared once per connection as "cohortd_p<prep>" */
+	int n;                    /* parameters (text; NULL = SQL NULL) */
+	const char *const *vals;
+	ExecStatusType want;      /* PGRES_COMMAND_OK or PGRES_TUPLES_OK */
+	const char *what;         /* for the log */
+	bool keep;                /* hand the result back in res (caller PQclears) */
+	PGresult *res;
+};
+
+/*
+ * Send n statements in one pipeline and read their results: one network
+ * round trip instead of n. Statements still run one after the other, each
+ * with its own snapshot, exactly as if sent one by one; after a failure the
+ * rest are skipped and false comes back with err set (the caller rolls
+ * back). Blocking mode: a statement whose results are large (RETURNING)
+ * must come after the large parameters of the others, or the server may
+ * block writing results while we block writing parameters.
+ */
+bool db_pipeline(struct db *db, struct db_pipe *st, int n, struct app_err *err);
 
 /* Binary result columns (PQexecParams resultFormat 1, or a BINARY CURSOR):
  * big-endian integers; a timestamptz is µs since 2000-01-01. */

@@ -49,4 +49,18 @@ check_eq "batch: page, identify, track on one person" 1 \
   "$(sql "SELECT count(DISTINCT person_id) FROM events WHERE message_id IN ('z1','z2','z3')")"
 check_eq "persons first_seen/last_seen maintained" 1 \
   "$(sql "SELECT count(*) FROM persons WHERE person_id = $(person zoe) AND first_seen <= last_seen")"
+# 6. a statement failing inside the identity path's pipelines (round trip
+# 2: identities, merges, persons, events, COMMIT) stores nothing of the
+# group, and the writer's connection and cache stay usable
+counts() { sql "SELECT (SELECT count(*) FROM identities) || ' ' || (SELECT count(*) FROM events) || ' ' || (SELECT count(*) FROM persons) || ' ' || (SELECT count(*) FROM person_overrides)"; }
+before=$(counts)
+sql "ALTER TABLE events ADD CONSTRAINT t_poison CHECK (event <> 'Poison') NOT VALID"
+wpost /v1/batch '{"batch":[{"type":"identify","anonymousId":"anon-p","userId":"paula","messageId":"p1"},{"type":"alias","previousId":"zoe","userId":"paula","messageId":"p2"},{"type":"track","userId":"newbie","event":"Poison","messageId":"p3"}]}'
+check_eq "failing events insert: 422, nothing of the group stored (ids, merges, persons)" "422 $before" "$STATUS $(counts)"
+sql "ALTER TABLE identities ADD CONSTRAINT t_poison CHECK (distinct_id <> 'poison-id') NOT VALID"
+wpost /v1/track '{"userId":"poison-id","event":"x","messageId":"p4"}'
+check_eq "failing identities insert: 422, nothing stored" "422 $before" "$STATUS $(counts)"
+sql "ALTER TABLE events DROP CONSTRAINT t_poison; ALTER TABLE identities DROP CONSTRAINT t_poison"
+wpost /v1/batch '{"batch":[{"type":"identify","anonymousId":"anon-p","userId":"paula","messageId":"p1"},{"type":"alias","previousId":"zoe","userId":"paula","messageId":"p2"},{"type":"track","userId":"newbie","event":"Poison","messageId":"p3"}]}'
+check_eq "the same group once allowed: stored, zoe merged into paula" "200 $(person paula)" "$STATUS $(effective zoe)"
 finish
