@@ -26,61 +26,84 @@ struct render {
 	bool ltv_fit;
 };
 
+/* "key": after `open` ("{" for the first member of an object, else ","). */
+static void key(struct jtext *t, const char *open, const char *k)
+{
+	jtext_raw(t, open);
+	jtext_raw(t, "\"");
+	jtext_raw(t, k);
+	jtext_raw(t, "\":");
+}
+
 /* ,"key":"label" when the code has one. */
 static void put_label(struct jtext *t, const char *field, const char *code)
 {
-	const char *key, *l = scoring_label(field, code, &key);
+	const char *k, *l = scoring_label(field, code, &k);
 
-	if (!l)
-		return;
-	jtext_raw(t, ",\"");
-	jtext_raw(t, key);
-	jtext_raw(t, "\":");
-	jtext_str(t, l);
+	if (l) {
+		key(t, ",", k);
+		jtext_str(t, l);
+	}
 }
 
-/* The scores object of db_scores_page's shape, with scoring_decorate's labels. */
+/* The scores object of db_scores_page's shape, with scoring_decorate's
+ * labels; s[] as in struct sc_profile_row. */
 static void put_scores(struct jtext *t, const char *const *s)
 {
-	static const char *const aarrr[5] = { "acquired", "activation", "retention", "revenue",
-					      "referral" };
-	long bits = s[17] ? strtol(s[17], NULL, 10) : 0;
+	static const char *const ints[] = { "recency_days", "frequency", "monetary", "r", "f", "m",
+					    "fm" };
+	static const char *const steps[] = { "acquired", "activation", "retention", "revenue",
+					     "referral" };
+	static const char *const reals[] = { "p_alive", "expected_purchases_30d",
+					     "expected_purchases_90d", "expected_purchases_365d",
+					     "clv_predicted" };
+	long aarrr = s[17] ? strtol(s[17], NULL, 10) : 0;
 
 	if (!s[0]) {
 		jtext_raw(t, "null");
 		return;
 	}
-	jtext_raw(t, "{\"run_id\":"), jtext_num(t, s[0]);
-	jtext_raw(t, ",\"computed_at\":"), jtext_str(t, s[1]);
-	jtext_raw(t, ",\"first_active\":"), jtext_str(t, s[2]);
-	jtext_raw(t, ",\"last_active\":"), jtext_str(t, s[3]);
-	jtext_raw(t, ",\"paid_orders\":"), jtext_num(t, s[4]);
-	jtext_raw(t, ",\"rfm\":{\"recency_days\":"), jtext_num(t, s[5]);
-	jtext_raw(t, ",\"frequency\":"), jtext_num(t, s[6]);
-	jtext_raw(t, ",\"monetary\":"), jtext_num(t, s[7]);
-	jtext_raw(t, ",\"r\":"), jtext_num(t, s[8]);
-	jtext_raw(t, ",\"f\":"), jtext_num(t, s[9]);
-	jtext_raw(t, ",\"m\":"), jtext_num(t, s[10]);
-	jtext_raw(t, ",\"fm\":"), jtext_num(t, s[11]);
-	jtext_raw(t, ",\"rfm11\":"), jtext_str(t, s[12]);
-	jtext_raw(t, ",\"rfm8\":"), jtext_str(t, s[13]);
+	key(t, "{", "run_id");
+	jtext_num(t, s[0]);
+	key(t, ",", "computed_at");
+	jtext_str(t, s[1]);
+	key(t, ",", "first_active");
+	jtext_str(t, s[2]);
+	key(t, ",", "last_active");
+	jtext_str(t, s[3]);
+	key(t, ",", "paid_orders");
+	jtext_num(t, s[4]);
+	key(t, ",", "rfm");
+	for (int i = 0; i < 7; i++) {
+		key(t, i ? "," : "{", ints[i]);
+		jtext_num(t, s[5 + i]);
+	}
+	key(t, ",", "rfm11");
+	jtext_str(t, s[12]);
+	key(t, ",", "rfm8");
+	jtext_str(t, s[13]);
 	put_label(t, "rfm11", s[12]);
 	put_label(t, "rfm8", s[13]);
-	jtext_raw(t, "},\"lifecycle\":"), jtext_str(t, s[14]);
-	jtext_raw(t, ",\"value_tier\":"), jtext_str(t, s[15]);
-	jtext_raw(t, ",\"aipl\":"), jtext_str(t, s[16]);
-	jtext_raw(t, ",\"aarrr\":{");
+	key(t, "},", "lifecycle");
+	jtext_str(t, s[14]);
+	key(t, ",", "value_tier");
+	jtext_str(t, s[15]);
+	key(t, ",", "aipl");
+	jtext_str(t, s[16]);
+	key(t, ",", "aarrr");
 	for (int i = 0; i < 5; i++) {
-		jtext_raw(t, i ? ",\"" : "\""), jtext_raw(t, aarrr[i]), jtext_raw(t, "\":");
-		jtext_bool(t, (bits >> i) & 1);
+		key(t, i ? "," : "{", steps[i]);
+		jtext_bool(t, (aarrr >> i) & 1);
 	}
-	jtext_raw(t, "},\"referrals\":"), jtext_num(t, s[18]);
-	jtext_raw(t, ",\"ltv\":{\"historical\":"), jtext_num(t, s[19]);
-	jtext_raw(t, ",\"p_alive\":"), jtext_real(t, s[20]);
-	jtext_raw(t, ",\"expected_purchases_30d\":"), jtext_real(t, s[21]);
-	jtext_raw(t, ",\"expected_purchases_90d\":"), jtext_real(t, s[22]);
-	jtext_raw(t, ",\"expected_purchases_365d\":"), jtext_real(t, s[23]);
-	jtext_raw(t, ",\"clv_predicted\":"), jtext_real(t, s[24]);
+	key(t, "},", "referrals");
+	jtext_num(t, s[18]);
+	key(t, ",", "ltv");
+	key(t, "{", "historical");
+	jtext_num(t, s[19]);
+	for (int i = 0; i < 5; i++) {
+		key(t, ",", reals[i]);
+		jtext_real(t, s[20 + i]);
+	}
 	jtext_raw(t, "}");
 	put_label(t, "lifecycle", s[14]);
 	put_label(t, "aipl", s[16]);
@@ -95,13 +118,19 @@ static bool render(const struct sc_profile_row *p, void *arg)
 
 	r->person_id = strtoll(p->person_id, NULL, 10);
 	r->ltv_fit = p->ltv_fit;
-	jtext_raw(t, "{\"person_id\":"), jtext_num(t, p->person_id);
-	jtext_raw(t, ",\"distinct_ids\":"), jtext_json(t, p->distinct_ids);
-	jtext_raw(t, ",\"merged_person_ids\":"), jtext_json(t, p->merged_person_ids);
-	jtext_raw(t, ",\"first_seen\":"), jtext_str(t, p->first_seen);
-	jtext_raw(t, ",\"last_seen\":"), jtext_str(t, p->last_seen);
-	jtext_raw(t, ",\"traits\":"), jtext_json(t, p->traits);
-	jtext_raw(t, ",\"scores\":");
+	key(t, "{", "person_id");
+	jtext_num(t, p->person_id);
+	key(t, ",", "distinct_ids");
+	jtext_json(t, p->distinct_ids);
+	key(t, ",", "merged_person_ids");
+	jtext_json(t, p->merged_person_ids);
+	key(t, ",", "first_seen");
+	jtext_str(t, p->first_seen);
+	key(t, ",", "last_seen");
+	jtext_str(t, p->last_seen);
+	key(t, ",", "traits");
+	jtext_json(t, p->traits);
+	key(t, ",", "scores");
 	put_scores(t, p->score);
 	return !t->failed;
 }
@@ -114,7 +143,7 @@ static bool put_predictions(struct http_req *req, struct render *r, struct app_e
 	struct db *db;
 	bool ok;
 
-	jtext_raw(&r->t, ",\"predictions\":");
+	key(&r->t, ",", "predictions");
 	if (!r->ltv_fit) {
 		/* No usable fit: ltv_person_json would answer null after three
 		 * statements; the profile statement already looked. */
