@@ -178,9 +178,7 @@ bool profiles_get(struct profiles *pf, int64_t project_id, const char *distinct_
 		  profiles_render render, void *arg, bool *found, struct app_err *err)
 {
 	struct waiter w = { .project_id = project_id, .id = distinct_id };
-	bool leading;
-
-	bool ok = true;
+	bool leading, ok = true;
 
 	*found = false;
 	pthread_mutex_init(&w.mu, NULL);
