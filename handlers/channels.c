@@ -16,8 +16,10 @@
 #include "model/money.h"
 #include "server/app.h"
 #include "server/db.h"
+#include "server/db_activity.h"
 #include "server/db_growth.h"
 #include "server/db_query.h"
+#include "server/store.h"
 
 #define CH_DEFAULT_LIMIT 100
 #define CH_MAX_LIMIT 1000
@@ -216,6 +218,43 @@ static json_t *render_json(const struct query_range *qr, json_t *names, const ch
 			 n > shown ? channel_json(other, exponent, false) : json_null());
 }
 
+/*
+ * With the in-memory store ready, the persons first seen in [from, to) are
+ * those with an event in the range and none before it: one pass over the
+ * store's columns (db_act_fetch, as retention's cohorts) instead of
+ * PostgreSQL grouping every event before `to` by person. PostgreSQL then
+ * reads only their first events' context (db_growth.c). Without the store
+ * spec->members stays NULL and PostgreSQL does it all.
+ */
+static bool first_seen_members(struct http_req *req, struct db *db, struct db_channel_spec *spec,
+			       int64_t **members, const char **source, struct app_err *err)
+{
+	static const char *const any[1] = { "$any" };
+	int64_t bounds[2] = { spec->from_us, spec->to_us };
+	struct db_act_spec as = { .project_id = spec->project_id, .bounds = bounds, .n_buckets = 1,
+				  .sel = any, .n_sel = 1, .need_prior = true,
+				  .store = req->app->store };
+	struct db_act act;
+	size_t k = 0;
+
+	if (!req->app->store || !store_ready(req->app->store))
+		return true;
+	if (!db_act_fetch(db, &as, &act, err))
+		return false;
+	if (!(*members = malloc((act.n_persons + 1) * sizeof(**members)))) {
+		db_act_free(&act);
+		return err_set(err, 500, "internal", NULL, "out of memory");
+	}
+	for (size_t i = 0; i < act.n_persons; i++)
+		if ((db_act_row(&act, i, 0)[0] & 1) && !(act.flags[i] & DB_ACT_PRIOR(0)))
+			(*members)[k++] = act.person_id[i];
+	*source = act.source;
+	db_act_free(&act);
+	spec->members = *members;
+	spec->n_members = k;
+	return true;
+}
+
 void h_channels_get(struct http_req *req, struct http_resp *resp)
 {
 	struct ch_req r = { 0 };
@@ -227,6 +266,8 @@ void h_channels_get(struct http_req *req, struct http_resp *resp)
 	struct db *db = NULL;
 	json_t *names = NULL;
 	char *lit = NULL;
+	int64_t *members = NULL;
+	const char *source = "postgres";
 	int exponent;
 	bool ok;
 
@@ -240,7 +281,8 @@ void h_channels_get(struct http_req *req, struct http_resp *resp)
 		struct db_channel_spec spec = { .project_id = req->project_id, .from_us = qr.from_us,
 						.to_us = qr.to_us, .activation = lit,
 						.currency = st.currency };
-		ok = db_channels(db, &spec, &rows, &n, &err);
+		ok = first_seen_members(req, db, &spec, &members, &source, &err) &&
+		     db_channels(db, &spec, &rows, &n, &err);
 	}
 	if (db)
 		db_release(req->app->read_pool, db);
@@ -260,8 +302,11 @@ void h_channels_get(struct http_req *req, struct http_resp *resp)
 	else
 		resp->json = render_json(&qr, names, st.currency, exponent, rows, n, shown, &other,
 					 &total);
+	if (resp->json)
+		json_object_set_new(resp->json, "source", json_string(source));
 out:
 	json_decref(names);
+	free(members);
 	free(lit);
 	free(rows);
 	db_settings_cleanup(&st);

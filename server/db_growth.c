@@ -26,47 +26,68 @@
  * non-empty context.campaign.source (with its medium), else the host of
  * context.page.referrer (lower case, without "www."), else "direct".
  */
-static const char channels_sql[] =
-	"WITH ev AS (SELECT coalesce(o.person_id, e.person_id) AS p, e.ts"
-	"              FROM events e LEFT JOIN person_overrides o"
-	"                ON o.project_id = e.project_id AND o.old_person_id = e.person_id"
-	"             WHERE e.project_id = $1::bigint AND e.ts < $3::timestamptz),"
-	" f AS MATERIALIZED (SELECT p, min(ts) AS t0 FROM ev GROUP BY p"
-	"                     HAVING min(ts) >= $2::timestamptz),"
-	" raw AS (SELECT p, t0, p AS raw FROM f"
-	"         UNION ALL SELECT f.p, f.t0, po.old_person_id FROM f JOIN person_overrides po"
-	"           ON po.project_id = $1::bigint AND po.person_id = f.p),"
-	" firsts AS (SELECT DISTINCT ON (raw.p) raw.p, e.context FROM raw JOIN events e"
-	"              ON e.project_id = $1::bigint AND e.person_id = raw.raw AND e.ts = raw.t0"
-	"             ORDER BY raw.p, e.received_at, e.message_id),"
-	" ch AS (SELECT p, CASE WHEN src IS NOT NULL THEN src WHEN host IS NOT NULL THEN host"
-	"                       ELSE 'direct' END AS source,"
-	"               CASE WHEN src IS NOT NULL THEN coalesce(med, '')"
-	"                    WHEN host IS NOT NULL THEN 'referral' ELSE '' END AS medium"
-	"          FROM (SELECT p, nullif(context #>> '{campaign,source}', '') AS src,"
-	"                       nullif(context #>> '{campaign,medium}', '') AS med,"
-	"                       nullif(regexp_replace(lower(substring(context #>> '{page,referrer}'"
-	"                         FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#:]+)')),"
-	"                         '^www\\.', ''), '') AS host FROM firsts) x),"
-	" act AS (SELECT DISTINCT coalesce(o.person_id, e.person_id) AS p"
-	"           FROM events e LEFT JOIN person_overrides o"
-	"             ON o.project_id = e.project_id AND o.old_person_id = e.person_id"
-	"          WHERE e.project_id = $1::bigint AND e.event = ANY($5::text[])"
-	"            AND e.ts >= $2::timestamptz AND e.ts < $3::timestamptz),"
-	" rev AS (SELECT p, count(*) FILTER (WHERE net > 0 AND k IS NOT NULL) AS paid,"
-	"                count(*) FILTER (WHERE k IS NULL) AS nofx,"
-	"                coalesce(sum(round(net * k)), 0) AS net"
-	"           FROM (SELECT coalesce(po.person_id, o.person_id) AS p, o.net_minor AS net, "
-	DB_REVENUE_FACTOR_SQL " AS k"
-	"                   FROM orders o LEFT JOIN person_overrides po"
-	"                     ON po.project_id = o.project_id AND po.old_person_id = o.person_id"
-	"                  WHERE o.project_id = $1::bigint AND o.state NOT IN ('pending', 'cancelled')"
-	"                    AND o.ts >= $2::timestamptz AND o.ts < $3::timestamptz) y GROUP BY p)"
-	" SELECT ch.source, ch.medium, count(*), count(act.p), count(*) FILTER (WHERE rev.paid > 0),"
-	"        coalesce(sum(rev.paid), 0), coalesce(sum(rev.nofx), 0), coalesce(sum(rev.net), 0)::int8"
-	"   FROM ch LEFT JOIN act USING (p) LEFT JOIN rev USING (p)"
-	"  GROUP BY ch.source, ch.medium ORDER BY 3 DESC, 1, 2";
+/* Channel, activation and revenue per person, summed per (source, medium). */
+#define CHANNELS_REST \
+	" ch AS (SELECT p, CASE WHEN src IS NOT NULL THEN src WHEN host IS NOT NULL THEN host" \
+	"                       ELSE 'direct' END AS source," \
+	"               CASE WHEN src IS NOT NULL THEN coalesce(med, '')" \
+	"                    WHEN host IS NOT NULL THEN 'referral' ELSE '' END AS medium" \
+	"          FROM (SELECT p, nullif(context #>> '{campaign,source}', '') AS src," \
+	"                       nullif(context #>> '{campaign,medium}', '') AS med," \
+	"                       nullif(regexp_replace(lower(substring(context #>> '{page,referrer}'" \
+	"                         FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/?#:]+)'))," \
+	"                         '^www\\.', ''), '') AS host FROM firsts) x)," \
+	" act AS (SELECT DISTINCT coalesce(o.person_id, e.person_id) AS p" \
+	"           FROM events e LEFT JOIN person_overrides o" \
+	"             ON o.project_id = e.project_id AND o.old_person_id = e.person_id" \
+	"          WHERE e.project_id = $1::bigint AND e.event = ANY($5::text[])" \
+	"            AND e.ts >= $2::timestamptz AND e.ts < $3::timestamptz)," \
+	" rev AS (SELECT p, count(*) FILTER (WHERE net > 0 AND k IS NOT NULL) AS paid," \
+	"                count(*) FILTER (WHERE k IS NULL) AS nofx," \
+	"                coalesce(sum(round(net * k)), 0) AS net" \
+	"           FROM (SELECT coalesce(po.person_id, o.person_id) AS p, o.net_minor AS net, " \
+	DB_REVENUE_FACTOR_SQL " AS k" \
+	"                   FROM orders o LEFT JOIN person_overrides po" \
+	"                     ON po.project_id = o.project_id AND po.old_person_id = o.person_id" \
+	"                  WHERE o.project_id = $1::bigint AND o.state NOT IN ('pending', 'cancelled')" \
+	"                    AND o.ts >= $2::timestamptz AND o.ts < $3::timestamptz) y GROUP BY p)" \
+	" SELECT ch.source, ch.medium, count(*), count(act.p), count(*) FILTER (WHERE rev.paid > 0)," \
+	"        coalesce(sum(rev.paid), 0), coalesce(sum(rev.nofx), 0), coalesce(sum(rev.net), 0)::int8" \
+	"   FROM ch LEFT JOIN act USING (p) LEFT JOIN rev USING (p)" \
+	"  GROUP BY ch.source, ch.medium ORDER BY 3 DESC, 1, 2"
 
+/* The persons first seen in [$2, $3) and the context of that first event,
+ * found by PostgreSQL: a pass over every event before $3. */
+#define CHANNELS_FIRSTS_PG                                                                       \
+	"WITH ev AS (SELECT coalesce(o.person_id, e.person_id) AS p, e.ts"                         \
+	"              FROM events e LEFT JOIN person_overrides o"                                 \
+	"                ON o.project_id = e.project_id AND o.old_person_id = e.person_id"         \
+	"             WHERE e.project_id = $1::bigint AND e.ts < $3::timestamptz),"                \
+	" f AS MATERIALIZED (SELECT p, min(ts) AS t0 FROM ev GROUP BY p"                           \
+	"                     HAVING min(ts) >= $2::timestamptz),"                                 \
+	" raw AS (SELECT p, t0, p AS raw FROM f"                                                   \
+	"         UNION ALL SELECT f.p, f.t0, po.old_person_id FROM f JOIN person_overrides po"    \
+	"           ON po.project_id = $1::bigint AND po.person_id = f.p),"                        \
+	" firsts AS (SELECT DISTINCT ON (raw.p) raw.p, e.context FROM raw JOIN events e"           \
+	"              ON e.project_id = $1::bigint AND e.person_id = raw.raw AND e.ts = raw.t0"   \
+	"             ORDER BY raw.p, e.received_at, e.message_id),"
+
+/* The same when the in-memory store already named those persons ($6): only
+ * the first event of each of their raw persons is read (events_person_ts,
+ * one short index scan each), the earliest of them in the tie order. */
+#define CHANNELS_FIRSTS_MEMBERS                                                                  \
+	"WITH f AS MATERIALIZED (SELECT p FROM unnest($6::bigint[]) AS m(p)),"                     \
+	" raw AS (SELECT p, p AS raw FROM f"                                                       \
+	"         UNION ALL SELECT f.p, po.old_person_id FROM f JOIN person_overrides po"          \
+	"           ON po.project_id = $1::bigint AND po.person_id = f.p),"                        \
+	" firsts AS (SELECT DISTINCT ON (raw.p) raw.p, fe.context FROM raw"                        \
+	"              CROSS JOIN LATERAL (SELECT e.ts, e.received_at, e.message_id, e.context"    \
+	"                 FROM events e WHERE e.project_id = $1::bigint AND e.person_id = raw.raw" \
+	"                ORDER BY e.ts, e.received_at, e.message_id LIMIT 1) fe"                   \
+	"             ORDER BY raw.p, fe.ts, fe.received_at, fe.message_id),"
+
+static const char channels_pg_sql[] = CHANNELS_FIRSTS_PG CHANNELS_REST;
+static const char channels_members_sql[] = CHANNELS_FIRSTS_MEMBERS CHANNELS_REST;
 
 /* Copy at most cap - 1 bytes, never cutting a UTF-8 sequence in two. */
 static void copy_utf8(char *dst, size_t cap, const char *src)
@@ -90,13 +111,26 @@ static int64_t col_i64(const PGresult *r, int i, int c)
 bool db_channels(struct db *db, const struct db_channel_spec *sp, struct db_channel **rows,
 		 size_t *n, struct app_err *err)
 {
-	char pid[24], from[64], to[64];
-	const char *vals[5] = { pid, from, to, sp->currency, sp->activation };
+	char pid[24], from[64], to[64], *members = NULL;
+	const char *vals[6] = { pid, from, to, sp->currency, sp->activation, NULL };
 	PGresult *res;
 	int nr;
 
 	*rows = NULL;
 	*n = 0;
+	if (sp->members) {
+		/* bigint[] literal: at most 20 digits and a comma per person */
+		size_t k = 0, cap = 3 + sp->n_members * 21;
+		if (!(members = malloc(cap)))
+			return err_set(err, 500, "internal", NULL, "out of memory");
+		members[k++] = '{';
+		for (size_t i = 0; i < sp->n_members; i++)
+			k += (size_t)snprintf(members + k, cap - k, i ? ",%lld" : "%lld",
+					      (long long)sp->members[i]);
+		members[k++] = '}';
+		members[k] = '\0';
+		vals[5] = members;
+	}
 	snprintf(pid, sizeof(pid), "%lld", (long long)sp->project_id);
 	db_format_ts(sp->from_us, from);
 	db_format_ts(sp->to_us, to);
@@ -105,7 +139,11 @@ bool db_channels(struct db *db, const struct db_channel_spec *sp, struct db_chan
 	    !db_exec(db, "SET LOCAL work_mem = '256MB'", err) ||
 	    !db_exec(db, "SET LOCAL jit = off", err))
 		goto fail;
-	res = db_params(db, channels_sql, 5, vals, PGRES_TUPLES_OK, "channels", err);
+	res = sp->members ? db_params(db, channels_members_sql, 6, vals, PGRES_TUPLES_OK, "channels",
+				      err)
+			  : db_params(db, channels_pg_sql, 5, vals, PGRES_TUPLES_OK, "channels", err);
+	free(members);
+	members = NULL;
 	if (!res)
 		goto fail;
 	nr = PQntuples(res);
@@ -131,6 +169,7 @@ bool db_channels(struct db *db, const struct db_channel_spec *sp, struct db_chan
 	if (db_exec(db, "COMMIT", err))
 		return true;
 fail:
+	free(members);
 	db_rollback(db);
 	free(*rows);
 	*rows = NULL;

@@ -24,6 +24,10 @@ struct db_channel_spec {
 	int64_t from_us, to_us;       /* persons whose first event ever is in [from, to) */
 	const char *activation;       /* PostgreSQL text[] literal of activation event names */
 	const char *currency;         /* reporting currency */
+	/* The stitched persons first seen in [from, to), when the caller knows
+	 * them (the in-memory store); NULL: PostgreSQL finds them itself. */
+	const int64_t *members;
+	size_t n_members;
 };
 
 struct db_channel {

@@ -71,41 +71,52 @@ sql_channels() {
 api_channels() { node -e 'let d="";process.stdin.on("data",c=>d+=c).on("end",()=>{const j=JSON.parse(d);
   console.log(j.channels.map(c=>[c.source,c.medium==null?"":c.medium,c.reached,c.activated,c.paying,c.paid_orders,c.orders_without_fx_rate,c.revenue_minor].join("|")).join(";"))})' <<<"$BODY"; }
 
-rget "/v1/channels?from=2026-03-01&to=2026-03-15&tz=UTC"
-check_eq "GET channels 200" 200 "$STATUS"
-check_eq "March persons: campaign, referrer host, direct, default activation event" \
-  "$(sql_channels '2026-03-01 00:00+00' '2026-03-15 00:00+00' "'Activated'")" "$(api_channels)"
-check_eq "referrer host lower-cased without www." "example.com referral" \
-  "$(node -e 'const j=JSON.parse(process.argv[1]);const c=j.channels.find(c=>c.source=="example.com");console.log(c.source,c.medium)' "$BODY")"
-check_eq "activation_events default" '["Activated"]' "$(jget activation_events <<<"$BODY")"
-check_eq "totals add up" "$(node -e 'const j=JSON.parse(process.argv[1]);console.log(j.channels.reduce((a,c)=>a+c.reached,0))' "$BODY")" \
-  "$(jget totals.reached <<<"$BODY")"
+# Both sources: persons first seen in the range from the in-memory store
+# (then only their first events are read from PostgreSQL), and PostgreSQL
+# alone. The server restarts so the store loads the rows written above.
+config=$(sql "SELECT config FROM settings WHERE project_id = $proj")
+checks() { # $1: expected source
+  sql "UPDATE settings SET config = '$config' WHERE project_id = $proj" >/dev/null
+  rget "/v1/channels?from=2026-03-01&to=2026-03-15&tz=UTC"
+  check_eq "GET channels 200" 200 "$STATUS"
+  check_eq "March persons: campaign, referrer host, direct, default activation event" \
+    "$(sql_channels '2026-03-01 00:00+00' '2026-03-15 00:00+00' "'Activated'")" "$(api_channels)"
+  check_eq "referrer host lower-cased without www." "example.com referral" \
+    "$(node -e 'const j=JSON.parse(process.argv[1]);const c=j.channels.find(c=>c.source=="example.com");console.log(c.source,c.medium)' "$BODY")"
+  check_eq "activation_events default" '["Activated"]' "$(jget activation_events <<<"$BODY")"
+  check_eq "totals add up" "$(node -e 'const j=JSON.parse(process.argv[1]);console.log(j.channels.reduce((a,c)=>a+c.reached,0))' "$BODY")" \
+    "$(jget totals.reached <<<"$BODY")"
 
-rget "/v1/channels?from=2026-01-01&to=2026-01-04&tz=UTC&activation_event=B,C"
-check_eq "generated January persons, activation B or C" \
-  "$(sql_channels '2026-01-01 00:00+00' '2026-01-04 00:00+00' "'B','C'")" "$(api_channels)"
-check_eq "persons whose first event is before from are not reached" \
-  "$(sql "SELECT count(*) FROM (SELECT coalesce(o.person_id, e.person_id) p, min(ts) t FROM events e
-            LEFT JOIN person_overrides o ON o.project_id = e.project_id AND o.old_person_id = e.person_id
-           GROUP BY 1) x WHERE t >= '2026-01-02 00:00+00' AND t < '2026-01-04 00:00+00'")" \
-  "$(rget "/v1/channels?from=2026-01-02&to=2026-01-04&tz=UTC"; jget totals.reached <<<"$BODY")"
+  rget "/v1/channels?from=2026-01-01&to=2026-01-04&tz=UTC&activation_event=B,C"
+  check_eq "generated January persons, activation B or C" \
+    "$(sql_channels '2026-01-01 00:00+00' '2026-01-04 00:00+00' "'B','C'")" "$(api_channels)"
+  check_eq "persons whose first event is before from are not reached" \
+    "$(sql "SELECT count(*) FROM (SELECT coalesce(o.person_id, e.person_id) p, min(ts) t FROM events e
+              LEFT JOIN person_overrides o ON o.project_id = e.project_id AND o.old_person_id = e.person_id
+             GROUP BY 1) x WHERE t >= '2026-01-02 00:00+00' AND t < '2026-01-04 00:00+00'")" \
+    "$(rget "/v1/channels?from=2026-01-02&to=2026-01-04&tz=UTC"; jget totals.reached <<<"$BODY")"
 
-sql "UPDATE settings SET config = '{\"activation_events\":[\"signup_done\"]}' WHERE project_id = $proj" >/dev/null
-rget "/v1/channels?from=2026-03-01&to=2026-03-21&tz=Asia/Shanghai&limit=3"
-check_eq "activation events from settings.config, Asia/Shanghai range" \
-  "$(sql_channels '2026-02-28 16:00+00' '2026-03-20 16:00+00' "'signup_done'" | cut -d';' -f1-3)" "$(api_channels)"
-check_eq "limit=3: the rest is folded into other" \
-  "$(node -e 'const j=JSON.parse(process.argv[1]);console.log(j.totals.reached-j.channels.reduce((a,c)=>a+c.reached,0))' "$BODY")" \
-  "$(jget other.reached <<<"$BODY")"
-check_eq "revenue as decimal text" \
-  "$(node -e 'const j=JSON.parse(process.argv[1]);console.log((j.totals.revenue_minor/100).toFixed(2))' "$BODY")" "$(jget totals.revenue <<<"$BODY")"
+  sql "UPDATE settings SET config = '{\"activation_events\":[\"signup_done\"]}' WHERE project_id = $proj" >/dev/null
+  rget "/v1/channels?from=2026-03-01&to=2026-03-21&tz=Asia/Shanghai&limit=3"
+  check_eq "activation events from settings.config, Asia/Shanghai range" \
+    "$(sql_channels '2026-02-28 16:00+00' '2026-03-20 16:00+00' "'signup_done'" | cut -d';' -f1-3)" "$(api_channels)"
+  check_eq "limit=3: the rest is folded into other" \
+    "$(node -e 'const j=JSON.parse(process.argv[1]);console.log(j.totals.reached-j.channels.reduce((a,c)=>a+c.reached,0))' "$BODY")" \
+    "$(jget other.reached <<<"$BODY")"
+  check_eq "revenue as decimal text" \
+    "$(node -e 'const j=JSON.parse(process.argv[1]);console.log((j.totals.revenue_minor/100).toFixed(2))' "$BODY")" "$(jget totals.revenue <<<"$BODY")"
 
-rget "/v1/channels?from=2026-03-01&to=2026-03-15&tz=UTC&format=csv&limit=2"
-check_match "CSV header" '^source,medium,reached,activated,paying' "$BODY"
-check_eq "CSV: 2 channels + other + header" 4 "$(wc -l <<<"$BODY")"
-rget "/v1/channels?limit=0";             check_eq "limit=0: 400 naming limit" "400 limit" "$STATUS $(jget error.field <<<"$BODY")"
-rget "/v1/channels?activation_event=";   check_eq "empty activation_event: 400" "400 activation_event" "$STATUS $(jget error.field <<<"$BODY")"
-rget "/v1/channels?tz=Atlantis";         check_eq "bad tz: 400 naming tz" "400 tz" "$STATUS $(jget error.field <<<"$BODY")"
-rget "/v1/channels?from=2026-02-30";     check_eq "bad from: 400 naming from" "400 from" "$STATUS $(jget error.field <<<"$BODY")"
-rget "/v1/channels?source=google";       check_eq "unknown parameter: 400 naming it" "400 source" "$STATUS $(jget error.field <<<"$BODY")"
+  rget "/v1/channels?from=2026-03-01&to=2026-03-15&tz=UTC&format=csv&limit=2"
+  check_match "CSV header" '^source,medium,reached,activated,paying' "$BODY"
+  check_eq "CSV: 2 channels + other + header" 4 "$(wc -l <<<"$BODY")"
+  rget "/v1/channels?limit=0";             check_eq "limit=0: 400 naming limit" "400 limit" "$STATUS $(jget error.field <<<"$BODY")"
+  rget "/v1/channels?activation_event=";   check_eq "empty activation_event: 400" "400 activation_event" "$STATUS $(jget error.field <<<"$BODY")"
+  rget "/v1/channels?tz=Atlantis";         check_eq "bad tz: 400 naming tz" "400 tz" "$STATUS $(jget error.field <<<"$BODY")"
+  rget "/v1/channels?from=2026-02-30";     check_eq "bad from: 400 naming from" "400 from" "$STATUS $(jget error.field <<<"$BODY")"
+  rget "/v1/channels?source=google";       check_eq "unknown parameter: 400 naming it" "400 source" "$STATUS $(jget error.field <<<"$BODY")"
+  check_eq "answered from $1" "$1" "$(rget "/v1/channels?from=2026-03-01&to=2026-03-15&tz=UTC"; jget source <<<"$BODY")"
+}
+stop_server
+start_server || finish
+checks_both_sources
 finish
