@@ -372,12 +372,7 @@ static void keep_returned(struct ingest_ctx *c, PGresult *res)
 static const char ids_sql[] =
 	"INSERT INTO identities (project_id, distinct_id, person_id)"
 	" SELECT $1::bigint, d, p FROM unnest($2::text[], $3::bigint[]) AS u(d, p)";
-static const char merge_sql[] =
-	"WITH flat AS (UPDATE person_overrides SET person_id = $3::bigint"
-	"               WHERE project_id = $1::bigint AND person_id = $2::bigint)"
-	" INSERT INTO person_overrides (project_id, old_person_id, person_id)"
-	" VALUES ($1::bigint, $2::bigint, $3::bigint)"
-	" ON CONFLICT (project_id, old_person_id) DO UPDATE SET person_id = EXCLUDED.person_id";
+static const char merge_sql[] = DB_MERGE_SQL;
 static const char ev_sql[] = EVENTS_INSERT;
 static const char person_sql[] = PERSONS_UPSERT("$2", "$3", "$4");
 

@@ -27,6 +27,15 @@ bool db_check(struct db *db, PGresult *res, ExecStatusType want, const char *wha
 PGresult *db_params(struct db *db, const char *sql, int n, const char *const *vals,
 		    ExecStatusType want, const char *what, struct app_err *err);
 
+/* Merge raw person $2 into $3 in project $1: overrides stay flat (whatever
+ * pointed at $2 now points at $3). Used by ingest and by order identities. */
+#define DB_MERGE_SQL                                                                             \
+	"WITH flat AS (UPDATE person_overrides SET person_id = $3::bigint"                         \
+	"               WHERE project_id = $1::bigint AND person_id = $2::bigint)"                 \
+	" INSERT INTO person_overrides (project_id, old_person_id, person_id)"                     \
+	" VALUES ($1::bigint, $2::bigint, $3::bigint)"                                             \
+	" ON CONFLICT (project_id, old_person_id) DO UPDATE SET person_id = EXCLUDED.person_id"
+
 /* One statement of db_pipeline. */
 struct db_pipe {
 	const char *sql;

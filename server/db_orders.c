@@ -152,12 +152,7 @@ static bool write_links(struct db *db, const char *project, const struct ident_r
 	static const char ins_sql[] =
 		"INSERT INTO identities (project_id, distinct_id, person_id)"
 		" SELECT $1::bigint, x.d, x.p FROM jsonb_to_recordset($2::jsonb) AS x(d text, p bigint)";
-	static const char merge_sql[] =
-		"WITH flat AS (UPDATE person_overrides SET person_id = $3::bigint"
-		"               WHERE project_id = $1::bigint AND person_id = $2::bigint)"
-		" INSERT INTO person_overrides (project_id, old_person_id, person_id)"
-		" VALUES ($1::bigint, $2::bigint, $3::bigint)"
-		" ON CONFLICT (project_id, old_person_id) DO UPDATE SET person_id = EXCLUDED.person_id";
+	static const char merge_sql[] = DB_MERGE_SQL;
 	json_t *doc = json_array();
 	PGresult *res;
 
